@@ -1,0 +1,141 @@
+import MopsABI
+
+/// One process's address space (`struct mm_struct`) plus the bits of the task the
+/// model needs: its pid, parent, open userfaultfds and whether it has exited.
+public final class MM {
+  public let pid: PID
+  /// The process that forked this one (`nil` for the first process).
+  public let parent: PID?
+  /// The VMAs, ordered (the maple tree).
+  public var vmas = VMATree()
+  /// The page table.
+  public var pageTable = PageTable()
+  /// `MMF_HAS_PINNED`: something in this mm was ever DMA-pinned; decides whether fork
+  /// copies possibly-pinned pages eagerly.
+  public var hasPinned = false
+  /// The userfaultfds this process holds open (its file table, as far as uffds go).
+  public var uffds: Set<UserfaultfdCtx.ID> = []
+  /// The event that created this process (the fork, or `.none` for the first).
+  public let createdBy: EventID
+
+  /// `mm->map_count`: the number of VMAs.
+  public var mapCount: Int { vmas.count }
+
+  init(pid: PID, parent: PID?, createdBy: EventID) {
+    self.pid = pid
+    self.parent = parent
+    self.createdBy = createdBy
+  }
+
+  /// A deep copy: value-typed state is shared copy-on-write.
+  func clone() -> MM {
+    let copy = MM(pid: pid, parent: parent, createdBy: createdBy)
+    copy.vmas = vmas
+    copy.pageTable = pageTable
+    copy.hasPinned = hasPinned
+    copy.uffds = uffds
+    return copy
+  }
+}
+
+/// A userfaultfd context (`struct userfaultfd_ctx`).
+public struct UserfaultfdCtx: Sendable {
+  public struct ID: RawRepresentable, Hashable, Sendable, CustomStringConvertible {
+    public var rawValue: UInt32
+    public init(rawValue: UInt32) { self.rawValue = rawValue }
+    public var description: String { "uffd#\(rawValue)" }
+  }
+  /// `ctx->mm`: the address space every range ioctl acts on.
+  public var mm: PID
+  /// `O_CLOEXEC|O_NONBLOCK|UFFD_USER_MODE_ONLY` as given at creation.
+  public var flags: Int32
+  /// UFFDIO_API has succeeded.
+  public var initialized = false
+  /// Features agreed by UFFDIO_API.
+  public var features: UffdFeatures = []
+  /// Processes holding the fd open; the context is released with the last one.
+  public var holders: Set<PID> = []
+}
+
+/// The result of an operation that failed: the errno and the kernel's reason.
+public struct KernelError: Error, Hashable, Sendable, CustomStringConvertible {
+  public var errno: Errno
+  /// Which check failed, in the kernel's terms ("dst PTE is not none").
+  public var reason: String
+  /// For EBUSY on a shared page: who else maps it and which event made it shared.
+  public var sharing: Sharing?
+
+  /// The model deliberately does not cover this case (THP, non-cooperative uffd
+  /// events, …) and refuses it rather than answer wrongly. `errno` is ENOSYS.
+  public var isNotModelled: Bool = false
+
+  public init(_ errno: Errno, _ reason: String, sharing: Sharing? = nil) {
+    self.errno = errno
+    self.reason = reason
+    self.sharing = sharing
+  }
+
+  /// A refusal for behaviour the model does not cover.
+  public static func notModelled(_ what: String) -> KernelError {
+    var e = KernelError(.ENOSYS, "not modelled: \(what)")
+    e.isNotModelled = true
+    return e
+  }
+
+  public var description: String { isNotModelled ? reason : "\(errno.name): \(reason)" }
+}
+
+/// Provenance of a page that is not exclusive.
+public struct Sharing: Hashable, Sendable {
+  public var pfn: PFN
+  /// Every process whose page table maps the page.
+  public var mappedBy: [PID]
+  /// The fork that made it shared, with its tag (source line) and child.
+  public var sinceTag: Int?
+  public var sinceForkChild: PID?
+}
+
+/// Counters of the work the model did, to compare operations by cost.
+public struct CostCounters: Hashable, Sendable {
+  public var vmasAllocated = 0
+  public var vmaSplits = 0
+  public var vmaMerges = 0
+  public var vmasFreed = 0
+  public var ptesChanged = 0
+  public var pagesAllocated = 0
+  public var pagesZeroed = 0
+  public var pagesCopied = 0
+  public var pagesFreed = 0
+  public var tlbFlushRanges = 0
+  public var faults = 0
+
+  public init() {}
+
+  /// Name/value pairs in display order.
+  public var fields: [(String, Int)] {
+    [
+      ("vmas_allocated", vmasAllocated), ("vma_splits", vmaSplits), ("vma_merges", vmaMerges),
+      ("vmas_freed", vmasFreed), ("ptes_changed", ptesChanged),
+      ("pages_allocated", pagesAllocated), ("pages_zeroed", pagesZeroed),
+      ("pages_copied", pagesCopied), ("pages_freed", pagesFreed),
+      ("tlb_flush_ranges", tlbFlushRanges), ("faults", faults),
+    ]
+  }
+
+  /// The counters accumulated since `base`.
+  public func since(_ base: CostCounters) -> CostCounters {
+    var d = CostCounters()
+    d.vmasAllocated = vmasAllocated - base.vmasAllocated
+    d.vmaSplits = vmaSplits - base.vmaSplits
+    d.vmaMerges = vmaMerges - base.vmaMerges
+    d.vmasFreed = vmasFreed - base.vmasFreed
+    d.ptesChanged = ptesChanged - base.ptesChanged
+    d.pagesAllocated = pagesAllocated - base.pagesAllocated
+    d.pagesZeroed = pagesZeroed - base.pagesZeroed
+    d.pagesCopied = pagesCopied - base.pagesCopied
+    d.pagesFreed = pagesFreed - base.pagesFreed
+    d.tlbFlushRanges = tlbFlushRanges - base.tlbFlushRanges
+    d.faults = faults - base.faults
+    return d
+  }
+}

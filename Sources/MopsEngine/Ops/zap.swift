@@ -1,0 +1,49 @@
+// Models zap_pte_range() (mm/memory.c) for anonymous and shmem pages: clearing PTEs
+// on munmap, exit, MADV_DONTNEED and mremap's source teardown. Swap entries and
+// file-backed pages are out of scope.
+import MopsABI
+
+extension World {
+  /// Clears every PTE in `[start, end)` of `mm`: a normal page loses one mapcount and is
+  /// freed with its last reference (a shmem page stays in its object's page cache);
+  /// zero-page PTEs are simply cleared. Returns the number of PTEs cleared. One TLB
+  /// flush range is counted when anything was cleared.
+  @discardableResult
+  func zapPTERange(_ mm: MM, _ start: VirtAddr, _ end: VirtAddr) -> Int {
+    let present = mm.pageTable.present(in: start, end)
+    for (addr, pte) in present {
+      mm.pageTable.set(addr, .none)
+      if pte.isPage { dropMapping(pte.pfn) }
+    }
+    if !present.isEmpty {
+      cost.ptesChanged += present.count
+      cost.tlbFlushRanges += 1
+    }
+    return present.count
+  }
+
+  /// Called when a VMA leaves an mm for good (munmap, exit, the unmapped part of a
+  /// MAP_FIXED mapping): zaps its PTEs and drops its reference on a shmem object,
+  /// freeing the object's pages with the last reference.
+  func releaseVMA(_ mm: MM, _ vma: VMA) {
+    zapPTERange(mm, vma.vmStart, vma.vmEnd)
+    if let id = vma.shmem { dropShmemRef(id) }
+    cost.vmasFreed += 1
+  }
+
+  /// Drops one VMA reference on a shmem object; the last one frees its pages.
+  func dropShmemRef(_ id: ShmemObject.ID) {
+    shmemObjects[id]!.vmaRefs -= 1
+    guard shmemObjects[id]!.vmaRefs == 0 else { return }
+    let obj = shmemObjects.removeValue(forKey: id)!
+    for pfn in obj.pages.values {
+      folios[slot(pfn)].flags.remove(.shmem)
+      if folio(pfn).refcount == 0 { freeFolio(pfn) }
+    }
+  }
+
+  /// Records that one more VMA refers to a shmem object (split, fork, mremap copy).
+  func addShmemRef(_ id: ShmemObject.ID?) {
+    if let id { shmemObjects[id]!.vmaRefs += 1 }
+  }
+}

@@ -1,0 +1,100 @@
+import MopsABI
+
+/// One process's page table: PTEs by virtual page, grouped into 512-entry tables the
+/// way the last level of the x86-64 page table is (one table covers one 2 MiB PMD).
+///
+/// Tables are value types with copy-on-write storage, so snapshotting a world (the
+/// REPL's undo) shares them until one side writes.
+public struct PageTable: Sendable {
+  /// Entries per last-level table.
+  public static let ptesPerTable: UInt64 = 512
+
+  public struct Table: Sendable {
+    public var entries: [PTE] = Array(repeating: .none, count: Int(PageTable.ptesPerTable))
+    /// Entries that are not `pte_none`.
+    public var used: Int = 0
+  }
+
+  /// Tables by `vpn / 512` (the PMD index).
+  public var tables: [UInt64: Table] = [:]
+  /// Non-none entries in the whole table.
+  public private(set) var used: Int = 0
+
+  public init() {}
+
+  /// The PTE for `addr`'s page.
+  
+  public subscript(addr: VirtAddr) -> PTE {
+    let vpn = addr.vpn
+    guard let t = tables[vpn >> 9] else { return .none }
+    return t.entries[Int(vpn & 511)]
+  }
+
+  /// Installs `pte` at `addr` and returns what was there.
+  @discardableResult
+  public mutating func set(_ addr: VirtAddr, _ pte: PTE) -> PTE {
+    let vpn = addr.vpn
+    let key = vpn >> 9
+    let slot = Int(vpn & 511)
+    if pte.isNone {
+      guard tables[key] != nil else { return .none }
+      var old = PTE.none
+      var emptied = false
+      modifyTable(key) { t in
+        old = t.entries[slot]
+        if !old.isNone {
+          t.entries[slot] = .none
+          t.used -= 1
+          emptied = t.used == 0
+        }
+      }
+      if !old.isNone { used -= 1 }
+      if emptied { tables[key] = nil }
+      return old
+    }
+    var old = PTE.none
+    modifyTable(key) { t in
+      old = t.entries[slot]
+      t.entries[slot] = pte
+      if old.isNone { t.used += 1 }
+    }
+    if old.isNone { used += 1 }
+    return old
+  }
+
+  
+  mutating func modifyTable(_ key: UInt64, _ body: (inout Table) -> Void) {
+    body(&tables[key, default: Table()])
+  }
+
+  /// Calls `body` with the address and PTE of every non-none entry in `[start, end)`,
+  /// in address order. `body` must not modify the table.
+  public func forEachPresent(in start: VirtAddr, _ end: VirtAddr, _ body: (VirtAddr, PTE) -> Void) {
+    guard start < end else { return }
+    let firstKey = start.vpn >> 9
+    let lastKey = (end.vpn &- 1) >> 9
+    let keys: [UInt64]
+    if lastKey &- firstKey <= UInt64(tables.count) {
+      keys = Array(firstKey...lastKey).filter { tables[$0] != nil }
+    } else {
+      keys = tables.keys.filter { $0 >= firstKey && $0 <= lastKey }.sorted()
+    }
+    for key in keys {
+      guard let t = tables[key] else { continue }
+      let base = key << 9
+      let lo = max(start.vpn, base) - base
+      let hi = min(end.vpn, base + 512) - base
+      for slot in Int(lo)..<Int(hi) {
+        let pte = t.entries[slot]
+        if !pte.isNone { body(VirtAddr((base + UInt64(slot)) << pageShift), pte) }
+      }
+    }
+  }
+
+  /// The addresses and PTEs of every non-none entry in `[start, end)`, in order.
+  public func present(in start: VirtAddr, _ end: VirtAddr) -> [(VirtAddr, PTE)] {
+    var result: [(VirtAddr, PTE)] = []
+    forEachPresent(in: start, end) { result.append(($0, $1)) }
+    return result
+  }
+}

@@ -1,0 +1,210 @@
+import MopsABI
+
+/// A virtual memory area, `struct vm_area_struct` as the anonymous-memory code sees it.
+public struct VMA: Sendable, CustomStringConvertible {
+  /// First byte (page aligned).
+  public var vmStart: VirtAddr
+  /// One past the last byte (page aligned).
+  public var vmEnd: VirtAddr
+  /// All flags, including the ones maps does not show (VM_ACCOUNT, VM_DONTCOPY, …).
+  public var vmFlags: VMFlags
+  /// `vm_pgoff`: for private anon `vmStart >> PAGE_SHIFT` at mmap time, then carried
+  /// through splits and moves; for shared anon the page offset into the shmem object.
+  public var vmPgoff: UInt64
+  /// `vma->anon_vma`; `.none` for a VMA that never needed one ("unfaulted").
+  public var anonVMA: AnonVMA.ID = .none
+  /// Links in `anon_vma_chain`: 1 for a VMA that was never part of a fork child,
+  /// 2 or more in a fork child (0 while `anonVMA` is `.none`).
+  public var anonVMAChainLength: UInt8 = 0
+  /// The shmem object behind a shared anonymous VMA.
+  public var shmem: ShmemObject.ID?
+  /// `vm_userfaultfd_ctx`: the userfaultfd this VMA is registered with.
+  public var uffd: UserfaultfdCtx.ID?
+
+  public init(vmStart: VirtAddr, vmEnd: VirtAddr, vmFlags: VMFlags, vmPgoff: UInt64) {
+    self.vmStart = vmStart
+    self.vmEnd = vmEnd
+    self.vmFlags = vmFlags
+    self.vmPgoff = vmPgoff
+  }
+
+  public var pageCount: UInt64 { (vmEnd - vmStart) >> pageShift }
+  public func contains(_ addr: VirtAddr) -> Bool { addr >= vmStart && addr < vmEnd }
+  /// `vma_is_anonymous`: no file behind it (private anon; shared anon has a shmem file).
+  public var isAnonymous: Bool { shmem == nil }
+  /// Whether this VMA belongs to a fork child (`anon_vma_chain` longer than one link).
+  public var isForkChild: Bool { anonVMAChainLength > 1 }
+  /// `linear_page_index`: the pgoff of the page at `addr`.
+  public func linearPageIndex(_ addr: VirtAddr) -> UInt64 {
+    vmPgoff &+ ((addr - vmStart) >> pageShift)
+  }
+
+  public var description: String {
+    "vma[\(vmStart)-\(vmEnd) \(vmFlags.prot.rwx)\(vmFlags.contains(.shared) ? "s" : "p") pgoff=0x\(String(vmPgoff, radix: 16)) \(vmFlags.smapsText) \(anonVMA == .none ? "unfaulted" : "\(anonVMA)/\(anonVMAChainLength)")\(uffd.map { " uffd#\($0.rawValue)" } ?? "")]"
+  }
+}
+
+/// The ordered set of an mm's VMAs (the kernel's maple tree): sorted, non-overlapping,
+/// with logarithmic lookup and cheap insertion at any position.
+///
+/// Stored as a list of sorted chunks of at most `chunkCapacity` VMAs: binary search
+/// over the chunks' last ends, then within one chunk.
+public struct VMATree: Sendable, Sequence {
+  var chunks: [[VMA]] = []
+  public private(set) var count: Int = 0
+  static let chunkCapacity = 128
+
+  public init() {}
+
+  /// A position in the tree.
+  public struct Index: Hashable, Sendable {
+    var chunk: Int
+    var slot: Int
+  }
+
+  /// The chunk holding the first VMA whose end is above `addr`, or `chunks.count`.
+  func chunkIndex(above addr: VirtAddr) -> Int {
+    var lo = 0
+    var hi = chunks.count
+    while lo < hi {
+      let mid = (lo &+ hi) >> 1
+      if chunks[mid][chunks[mid].count - 1].vmEnd > addr { hi = mid } else { lo = mid &+ 1 }
+    }
+    return lo
+  }
+
+  /// `find_vma`: the position of the first VMA with `vmEnd > addr`, if any.
+  public func index(above addr: VirtAddr) -> Index? {
+    let c = chunkIndex(above: addr)
+    if c == chunks.count { return nil }
+    let chunk = chunks[c]
+    var lo = 0
+    var hi = chunk.count
+    while lo < hi {
+      let mid = (lo &+ hi) >> 1
+      if chunk[mid].vmEnd > addr { hi = mid } else { lo = mid &+ 1 }
+    }
+    return Index(chunk: c, slot: lo)
+  }
+
+  /// `find_vma`: the first VMA ending above `addr` (it may start above `addr` too).
+  public func findVMA(_ addr: VirtAddr) -> VMA? {
+    guard let i = index(above: addr) else { return nil }
+    return chunks[i.chunk][i.slot]
+  }
+
+  /// `vma_lookup`: the VMA containing `addr`.
+  public func vma(containing addr: VirtAddr) -> VMA? {
+    guard let vma = findVMA(addr), vma.vmStart <= addr else { return nil }
+    return vma
+  }
+
+  public subscript(i: Index) -> VMA {
+    get { chunks[i.chunk][i.slot] }
+    _modify { yield &chunks[i.chunk][i.slot] }
+  }
+
+  /// The position after `i`, or `nil` at the end.
+  public func index(after i: Index) -> Index? {
+    if i.slot + 1 < chunks[i.chunk].count { return Index(chunk: i.chunk, slot: i.slot + 1) }
+    if i.chunk + 1 < chunks.count { return Index(chunk: i.chunk + 1, slot: 0) }
+    return nil
+  }
+
+  /// The position before `i`, or `nil` at the start.
+  public func index(before i: Index) -> Index? {
+    if i.slot > 0 { return Index(chunk: i.chunk, slot: i.slot - 1) }
+    if i.chunk > 0 { return Index(chunk: i.chunk - 1, slot: chunks[i.chunk - 1].count - 1) }
+    return nil
+  }
+
+  /// The VMA directly before the one starting at `addr` (or before `addr`), if any:
+  /// `vma_prev`.
+  public func vma(before addr: VirtAddr) -> VMA? {
+    if let i = index(above: addr) {
+      return index(before: i).map { self[$0] }
+    }
+    return last
+  }
+
+  /// The first VMA starting at or above `addr`: `vma_next` of a VMA ending at `addr`.
+  public func vma(startingAtOrAbove addr: VirtAddr) -> VMA? {
+    guard let i = index(above: addr) else { return nil }
+    let v = self[i]
+    if v.vmStart >= addr { return v }
+    return index(after: i).map { self[$0] }
+  }
+
+  public var first: VMA? { chunks.first?.first }
+  public var last: VMA? { chunks.last?.last }
+
+  /// Every VMA intersecting `[start, end)`, in address order.
+  public func vmas(intersecting start: VirtAddr, _ end: VirtAddr) -> [VMA] {
+    var result: [VMA] = []
+    var i = index(above: start)
+    while let idx = i {
+      let v = self[idx]
+      if v.vmStart >= end { break }
+      result.append(v)
+      i = index(after: idx)
+    }
+    return result
+  }
+
+  /// Inserts `vma`, which must not overlap any VMA in the tree.
+  public mutating func insert(_ vma: VMA) {
+    count += 1
+    guard !chunks.isEmpty else {
+      chunks = [[vma]]
+      return
+    }
+    var c = chunkIndex(above: vma.vmStart)
+    if c == chunks.count { c -= 1 }
+    var chunk = chunks[c]
+    chunks[c] = []
+    var lo = 0
+    var hi = chunk.count
+    while lo < hi {
+      let mid = (lo + hi) >> 1
+      if chunk[mid].vmEnd > vma.vmStart { hi = mid } else { lo = mid + 1 }
+    }
+    chunk.insert(vma, at: lo)
+    if chunk.count > VMATree.chunkCapacity {
+      let upper = Array(chunk[(chunk.count / 2)...])
+      chunk.removeSubrange((chunk.count / 2)...)
+      chunks[c] = chunk
+      chunks.insert(upper, at: c + 1)
+    } else {
+      chunks[c] = chunk
+    }
+  }
+
+  /// Removes and returns the VMA starting exactly at `start`, if there is one.
+  @discardableResult
+  public mutating func remove(startingAt start: VirtAddr) -> VMA? {
+    guard let i = index(above: start), self[i].vmStart == start else { return nil }
+    return remove(at: i)
+  }
+
+  /// Removes and returns the VMA at `i`.
+  @discardableResult
+  public mutating func remove(at i: Index) -> VMA {
+    count -= 1
+    let vma = chunks[i.chunk].remove(at: i.slot)
+    if chunks[i.chunk].isEmpty { chunks.remove(at: i.chunk) }
+    return vma
+  }
+
+  /// Applies `body` to the VMA starting exactly at `start`. The change must keep the
+  /// tree sorted and non-overlapping.
+  public mutating func update(startingAt start: VirtAddr, _ body: (inout VMA) -> Void) {
+    guard let i = index(above: start), self[i].vmStart == start else {
+      preconditionFailure("no VMA starts at \(start)")
+    }
+    body(&self[i])
+  }
+
+  public func makeIterator() -> FlattenSequence<[[VMA]]>.Iterator {
+    chunks.joined().makeIterator()
+  }
+}
