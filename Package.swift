@@ -13,8 +13,10 @@ let package = Package(
     .target(name: "MopsABI"),
     // The model of the kernel's anonymous-memory code. Pure Swift, no I/O.
     .target(name: "MopsEngine", dependencies: ["MopsABI"]),
+    // Syscalls Swift cannot make directly (variadic ioctl, the userfaultfd uapi).
+    .target(name: "CMopsLinux"),
     // Engine throughput and memory figures (`swift run -c release mops-bench`).
-    .executableTarget(name: "MopsBench", dependencies: ["MopsEngine"]),
+    .executableTarget(name: "MopsBench", dependencies: ["MopsEngine", "CMopsLinux"]),
     .testTarget(name: "MopsEngineTests", dependencies: ["MopsEngine"]),
   ],
   swiftLanguageModes: [.v6]

@@ -115,3 +115,26 @@ public struct PageInfo: Hashable, Sendable {
     self.contents = contents
   }
 }
+
+/// Per-process totals, as smaps and status report them.
+public struct ProcessInfo: Hashable, Sendable {
+  public var pid: PID
+  public var parent: PID?
+  /// Rss: present normal pages (zero-page PTEs are not counted).
+  public var rssPages: Int
+  /// RssAnon / smaps Anonymous: present private anonymous pages.
+  public var anonPages: Int
+  /// RssShmem: present shared anonymous (shmem) pages.
+  public var shmemPages: Int
+  /// map_count.
+  public var vmaCount: Int
+
+  public init(pid: PID, parent: PID?, rssPages: Int, anonPages: Int, shmemPages: Int, vmaCount: Int) {
+    self.pid = pid
+    self.parent = parent
+    self.rssPages = rssPages
+    self.anonPages = anonPages
+    self.shmemPages = shmemPages
+    self.vmaCount = vmaCount
+  }
+}
