@@ -13,6 +13,10 @@ let package = Package(
     .target(name: "MopsABI"),
     // The model of the kernel's anonymous-memory code. Pure Swift, no I/O.
     .target(name: "MopsEngine", dependencies: ["MopsABI"]),
+    // The one interface the interpreter drives: operations, outcomes, observations.
+    .target(name: "MopsBackend", dependencies: ["MopsABI"]),
+    // The model as a backend.
+    .target(name: "SimBackend", dependencies: ["MopsBackend", "MopsEngine"]),
     // Syscalls Swift cannot make directly (variadic ioctl, the userfaultfd uapi).
     .target(name: "CMopsLinux"),
     // Engine throughput and memory figures (`swift run -c release mops-bench`).

@@ -6,8 +6,8 @@ public let pageShift: UInt64 = 12
 public let pmdSize: UInt64 = 2 << 20
 /// TASK_SIZE on x86-64 with 4-level paging: the end of the user address space.
 public let taskSize: UInt64 = 0x7fff_ffff_f000
-/// `vm.mmap_min_addr` on the reference machine.
-public let mmapMinAddr: UInt64 = 0x10000
+/// `vm.mmap_min_addr` on the reference machine (4096).
+public let mmapMinAddr: UInt64 = 0x1000
 /// `vm.max_map_count` on the reference machine.
 public let defaultMaxMapCount: Int = 65530
 
