@@ -17,6 +17,8 @@ let package = Package(
     .target(name: "MopsBackend", dependencies: ["MopsABI"]),
     // The model as a backend.
     .target(name: "SimBackend", dependencies: ["MopsBackend", "MopsEngine"]),
+    // Discovers, runs and reports `.mops` fixtures (`mops test`, `swift test`).
+    .target(name: "MopsFixtures"),
     // Syscalls Swift cannot make directly (variadic ioctl, the userfaultfd uapi).
     .target(name: "CMopsLinux"),
     // Engine throughput and memory figures (`swift run -c release mops-bench`).
