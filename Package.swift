@@ -6,6 +6,8 @@ let package = Package(
   products: [
     .library(name: "MopsEngine", targets: ["MopsEngine"]),
     .executable(name: "mops-bench", targets: ["MopsBench"]),
+    .library(name: "MopsSyntax", targets: ["MopsSyntax"]),
+    .executable(name: "mops-syntax-bench", targets: ["MopsSyntaxBench"]),
   ],
   targets: [
     // Vocabulary shared by every layer: errno, signals, syscall flag sets, typed
@@ -24,6 +26,12 @@ let package = Package(
     // Engine throughput and memory figures (`swift run -c release mops-bench`).
     .executableTarget(name: "MopsBench", dependencies: ["MopsEngine", "CMopsLinux"]),
     .testTarget(name: "MopsEngineTests", dependencies: ["MopsEngine"]),
+    // The .mops language: source text → tokens → syntax tree → checked script, with
+    // diagnostics rendered in one place. Depends on the ABI for kernel names only.
+    .target(name: "MopsSyntax", dependencies: ["MopsABI"]),
+    // Parse+check throughput (`swift run -c release mops-syntax-bench`).
+    .executableTarget(name: "MopsSyntaxBench", dependencies: ["MopsSyntax"]),
+    .testTarget(name: "MopsSyntaxTests", dependencies: ["MopsSyntax"]),
   ],
   swiftLanguageModes: [.v6]
 )
