@@ -5,11 +5,22 @@ let package = Package(
   name: "mops",
   products: [
     .library(name: "MopsEngine", targets: ["MopsEngine"]),
+    .executable(name: "mops", targets: ["mops"]),
     .executable(name: "mops-bench", targets: ["MopsBench"]),
     .library(name: "MopsSyntax", targets: ["MopsSyntax"]),
     .executable(name: "mops-syntax-bench", targets: ["MopsSyntaxBench"]),
   ],
+  dependencies: [
+    .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2")
+  ],
   targets: [
+    // The command line: run, check, test (and the REPL).
+    .executableTarget(
+      name: "mops",
+      dependencies: [
+        "MopsFixtures", "MopsInterpreter", "MopsSyntax",
+        .product(name: "ArgumentParser", package: "swift-argument-parser"),
+      ]),
     // Vocabulary shared by every layer: errno, signals, syscall flag sets, typed
     // addresses and the observation records every backend produces.
     .target(name: "MopsABI"),
@@ -20,7 +31,7 @@ let package = Package(
     // The model as a backend.
     .target(name: "SimBackend", dependencies: ["MopsBackend", "MopsEngine"]),
     // Discovers, runs and reports `.mops` fixtures (`mops test`, `swift test`).
-    .target(name: "MopsFixtures"),
+    .target(name: "MopsFixtures", dependencies: ["MopsInterpreter", "MopsSyntax", "SimBackend"]),
     // Syscalls Swift cannot make directly (variadic ioctl, the userfaultfd uapi).
     .target(name: "CMopsLinux"),
     // Engine throughput and memory figures (`swift run -c release mops-bench`).
@@ -29,6 +40,8 @@ let package = Package(
     // The .mops language: source text → tokens → syntax tree → checked script, with
     // diagnostics rendered in one place. Depends on the ABI for kernel names only.
     .target(name: "MopsSyntax", dependencies: ["MopsABI"]),
+    // Runs checked scripts against any backend; owns names, expectations, assertions.
+    .target(name: "MopsInterpreter", dependencies: ["MopsSyntax", "MopsBackend"]),
     // Parse+check throughput (`swift run -c release mops-syntax-bench`).
     .executableTarget(name: "MopsSyntaxBench", dependencies: ["MopsSyntax"]),
     .testTarget(name: "MopsSyntaxTests", dependencies: ["MopsSyntax"]),

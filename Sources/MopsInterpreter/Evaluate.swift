@@ -178,7 +178,7 @@ extension Interpreter {
       default: return .int(vma.end.rawValue)
       }
     case .size:
-      return .int(try range(operand!).1)
+      return .int(try self.range(operand!).1)
     case .vmas:
       return .int(UInt64(try info(pid, range).vmaCount))
     case .rss:
