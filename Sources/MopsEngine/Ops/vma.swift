@@ -1,0 +1,320 @@
+// Models the VMA primitives of mm/vma.c (Linux 6.18): split_vma()/__split_vma(),
+// vma_modify() with vma_merge_existing_range(), vma_merge_new_range() with
+// vma_expand() (including mremap's vma_merge_copied_range() and its fork-child rule,
+// the Jan-2026 stable fix present on 6.18.44), do_vmi_align_munmap(), and the
+// top-down search of vm_unmapped_area() restricted to the arena, with the THP
+// alignment of __thp_get_unmapped_area(). Leaves out mempolicy and anon VMA names
+// (always equal here), vm_ops->close (anonymous VMAs have none), mseal, uffd unmap
+// events, and allocation failures (the model never runs out of kernel memory).
+import MopsABI
+
+extension World {
+  // MARK: Merge compatibility (spec vma-mmap-mremap §6.1)
+
+  /// `is_mergeable_vma()`: flags equal except VM_SOFTDIRTY, same file (shmem object),
+  /// same userfaultfd context.
+  func isMergeableVMA(_ existing: VMA, _ proposed: VMA) -> Bool {
+    (existing.vmFlags.rawValue ^ proposed.vmFlags.rawValue) & ~VMFlags.softdirty.rawValue == 0
+      && existing.shmem == proposed.shmem && existing.uffd == proposed.uffd
+  }
+
+  /// `is_mergeable_anon_vma()`, 6.16+ rule: `target` is the existing VMA that would
+  /// absorb `source`, the range being added or modified. `source` carries the anon_vma
+  /// and chain the merge would bring in: the modified VMA's own (modified-range merge),
+  /// the copied-from VMA's (mremap copy), or none (a fresh mapping).
+  /// - only the source has an anon_vma: refused if the source is a fork child;
+  /// - only the target has one: refused if the target is a fork child;
+  /// - otherwise both must be the same anon_vma (or both none).
+  func isMergeableAnonVMA(target: VMA, source: VMA) -> Bool {
+    switch (target.anonVMA == .none, source.anonVMA == .none) {
+    case (true, false): return !source.isForkChild
+    case (false, true): return !target.isForkChild
+    default: return target.anonVMA == source.anonVMA
+    }
+  }
+
+  /// `can_vma_merge_left()`: `proposed` starts where `prev` ends and can extend it
+  /// (`can_vma_merge_after`, including pgoff contiguity).
+  func canMergeAfter(_ prev: VMA, _ proposed: VMA) -> Bool {
+    prev.vmEnd == proposed.vmStart && isMergeableVMA(prev, proposed)
+      && isMergeableAnonVMA(target: prev, source: proposed)
+      && prev.vmPgoff &+ prev.pageCount == proposed.vmPgoff
+  }
+
+  /// `can_vma_merge_before()` plus adjacency: `proposed` ends where `next` starts and
+  /// `next` can be extended down over it.
+  func canMergeBefore(_ proposed: VMA, _ next: VMA) -> Bool {
+    proposed.vmEnd == next.vmStart && isMergeableVMA(next, proposed)
+      && isMergeableAnonVMA(target: next, source: proposed)
+      && proposed.vmPgoff &+ proposed.pageCount == next.vmPgoff
+  }
+
+  /// The extra test of a 3-way merge (`can_vma_merge_right` with `can_merge_left`):
+  /// prev and next, each compatible with the middle, must also be compatible with
+  /// each other (both faulted ⇒ the same anon_vma).
+  func anonVMAsCompatible(_ prev: VMA, _ next: VMA) -> Bool {
+    prev.anonVMA == .none || next.anonVMA == .none || prev.anonVMA == next.anonVMA
+  }
+
+  /// `dup_anon_vma()`: an unfaulted merge target takes the anon_vma and chain of the
+  /// faulted VMA it absorbs.
+  func dupAnonVMA(_ dst: inout VMA, from src: VMA) {
+    guard src.anonVMA != .none, dst.anonVMA == .none else { return }
+    dst.anonVMA = src.anonVMA
+    dst.anonVMAChainLength = src.anonVMAChainLength
+  }
+
+  /// A VMA removed by a merge: its range lives on in the merge target, so only the
+  /// reference it held on a shmem object goes away.
+  private func freeMergedVMA(_ mm: MM, startingAt start: VirtAddr) {
+    let removed = mm.vmas.remove(startingAt: start)!
+    if let id = removed.shmem { dropShmemRef(id) }
+    cost.vmasFreed += 1
+  }
+
+  // MARK: Split
+
+  /// `split_vma()`: splits the VMA strictly containing `addr` into `[vmStart, addr)`
+  /// and `[addr, vmEnd)`. Both halves keep the flags, the anon_vma and its chain, the
+  /// shmem object (one more reference) and the uffd context; the upper half's pgoff is
+  /// carried (`vmPgoff + pages below addr`). Nothing happens if `addr` is not strictly
+  /// inside a VMA.
+  ///
+  ///     before  |--------------- vma ----------------|
+  ///     after   |---- vma ----|------ new ----------|
+  ///                          addr
+  ///
+  /// Errors: ENOMEM when `map_count >= vm.max_map_count` (skipped with
+  /// `checkMapCount: false`, which is `__split_vma` as munmap uses it).
+  func splitVMA(_ mm: MM, at addr: VirtAddr, checkMapCount: Bool = true) throws(KernelError) {
+    guard let i = mm.vmas.index(above: addr) else { return }
+    let vma = mm.vmas[i]
+    guard vma.vmStart < addr else { return }
+    if checkMapCount && mm.mapCount >= maxMapCount {
+      throw KernelError(
+        .ENOMEM,
+        "split_vma at \(addr): map_count \(mm.mapCount) >= vm.max_map_count \(maxMapCount)")
+    }
+    var upper = vma
+    upper.vmStart = addr
+    upper.vmPgoff = vma.linearPageIndex(addr)
+    mm.vmas[i].vmEnd = addr
+    mm.vmas.insert(upper)
+    addShmemRef(upper.shmem)
+    cost.vmaSplits += 1
+    cost.vmasAllocated += 1
+  }
+
+  // MARK: Modify a range of one VMA
+
+  /// `vma_modify()`: applies `change` to the part `[start, end)` of the one VMA that
+  /// contains it (page aligned, non-empty). `change` may alter flags and the uffd
+  /// context. Nothing happens when it changes nothing. Otherwise the changed range is
+  /// first offered to its neighbours (`vma_merge_existing_range`, spec §6.3: only if it
+  /// touches the VMA's start and/or end), else the VMA is split at `start` and/or
+  /// `end` and the middle piece changed.
+  ///
+  ///     merge left        |-- prev --|**** vma ----|      prev grows, vma shrinks
+  ///     merge both        |-- prev --|**** vma ****|-- next --|   one VMA remains
+  ///     split             |--- vma ---|****|--- vma ---|  three VMAs
+  ///
+  /// Returns the VMA now covering `[start, end)`.
+  ///
+  /// Errors: ENOMEM from either split (`map_count >= vm.max_map_count`); a first split
+  /// that succeeded stays (no rollback) and the flags are then unchanged.
+  @discardableResult
+  func vmaModify(
+    _ mm: MM, _ start: VirtAddr, _ end: VirtAddr, _ change: (inout VMA) -> Void
+  ) throws(KernelError) -> VMA {
+    guard start < end, let i = mm.vmas.index(above: start), mm.vmas[i].vmStart <= start,
+      end <= mm.vmas[i].vmEnd
+    else { preconditionFailure("vmaModify: [\(start), \(end)) is not inside one VMA") }
+    let vma = mm.vmas[i]
+    var proposed = vma
+    change(&proposed)
+    if proposed.vmFlags == vma.vmFlags && proposed.uffd == vma.uffd { return vma }
+    proposed.vmStart = start
+    proposed.vmEnd = end
+    proposed.vmPgoff = vma.linearPageIndex(start)
+    if let merged = mergeExistingRange(mm, vma, proposed) { return merged }
+    if vma.vmStart < start { try splitVMA(mm, at: start) }
+    if vma.vmEnd > end { try splitVMA(mm, at: end) }
+    mm.vmas.update(startingAt: start) { $0 = proposed }
+    return proposed
+  }
+
+  /// `vma_merge_existing_range()`: `proposed` is `[start, end)` of `middle` with its
+  /// new attributes. Returns the merge target, or `nil` when no merge is possible.
+  private func mergeExistingRange(_ mm: MM, _ middle: VMA, _ proposed: VMA) -> VMA? {
+    guard proposed.vmFlags.isDisjoint(with: .special) else { return nil }
+    let leftSide = proposed.vmStart == middle.vmStart
+    let rightSide = proposed.vmEnd == middle.vmEnd
+    guard leftSide || rightSide else { return nil }
+    let prev = leftSide ? mm.vmas.vma(before: middle.vmStart) : nil
+    let next = rightSide ? mm.vmas.vma(startingAtOrAbove: middle.vmEnd) : nil
+    let mergeLeft = prev.map { canMergeAfter($0, proposed) } ?? false
+    let mergeRight =
+      next.map { canMergeBefore(proposed, $0) && (!mergeLeft || anonVMAsCompatible(prev!, $0)) }
+      ?? false
+    guard mergeLeft || mergeRight else { return nil }
+    let removeMiddle = leftSide && rightSide
+    cost.vmaMerges += 1
+    if mergeLeft {
+      var target = prev!
+      if mergeRight {
+        let next = next!
+        target.vmEnd = next.vmEnd
+        dupAnonVMA(&target, from: next.anonVMA != .none ? next : middle)
+        freeMergedVMA(mm, startingAt: middle.vmStart)
+        freeMergedVMA(mm, startingAt: next.vmStart)
+      } else {
+        target.vmEnd = proposed.vmEnd
+        dupAnonVMA(&target, from: middle)
+        if removeMiddle {
+          freeMergedVMA(mm, startingAt: middle.vmStart)
+        } else {
+          mm.vmas.update(startingAt: middle.vmStart) {
+            $0.vmStart = proposed.vmEnd
+            $0.vmPgoff = middle.linearPageIndex(proposed.vmEnd)
+          }
+        }
+      }
+      mm.vmas.update(startingAt: target.vmStart) { $0 = target }
+      return target
+    }
+    var target = next!
+    target.vmStart = proposed.vmStart
+    target.vmPgoff = proposed.vmPgoff
+    dupAnonVMA(&target, from: middle)
+    if removeMiddle {
+      freeMergedVMA(mm, startingAt: middle.vmStart)
+    } else {
+      mm.vmas.update(startingAt: middle.vmStart) { $0.vmEnd = proposed.vmStart }
+    }
+    mm.vmas.update(startingAt: next!.vmStart) { $0 = target }
+    return target
+  }
+
+  // MARK: Add a new range
+
+  /// `vma_merge_new_range()` + `vma_expand()`, else `vma_link()`: adds `vma` (a free
+  /// range) to `mm`, extending a compatible neighbour instead of allocating a VMA when
+  /// it can (spec §6.2): extend prev, extend next downwards, or extend prev over the
+  /// range and absorb next. A VMA carrying an anon_vma is an mremap copy
+  /// (`vma_merge_copied_range`): its anon_vma and chain are the copied-from VMA's, so a
+  /// fork-child source never merges into an unfaulted neighbour, and a merge target
+  /// without an anon_vma adopts it.
+  ///
+  ///     extend prev      |-- prev --|+++ vma +++|
+  ///     absorb next      |-- prev --|+++ vma +++|-- next --|   one VMA remains
+  ///
+  /// The caller does not count a shmem reference for `vma`: a new VMA takes one, a
+  /// merged one does not. Returns the VMA that now covers the range.
+  @discardableResult
+  func insertVMA(_ mm: MM, _ vma: VMA) -> VMA {
+    let ni = mm.vmas.index(above: vma.vmStart)
+    let next = ni.map { mm.vmas[$0] }
+    let prev = ni.map { mm.vmas.index(before: $0).map { mm.vmas[$0] } } ?? mm.vmas.last
+    precondition(
+      next.map { $0.vmStart >= vma.vmEnd } ?? true, "insertVMA: \(vma) overlaps \(next!)")
+    let mergeable = vma.vmFlags.isDisjoint(with: .special)
+    let mergeLeft = mergeable && (prev.map { canMergeAfter($0, vma) } ?? false)
+    let mergeRight =
+      mergeable
+      && (next.map { canMergeBefore(vma, $0) && (!mergeLeft || anonVMAsCompatible(prev!, $0)) }
+        ?? false)
+    guard mergeLeft || mergeRight else {
+      mm.vmas.insert(vma)
+      addShmemRef(vma.shmem)
+      cost.vmasAllocated += 1
+      return vma
+    }
+    cost.vmaMerges += 1
+    if mergeLeft {
+      var target = prev!
+      target.vmEnd = vma.vmEnd
+      if mergeRight {
+        let next = next!
+        target.vmEnd = next.vmEnd
+        dupAnonVMA(&target, from: next)
+        freeMergedVMA(mm, startingAt: next.vmStart)
+      }
+      dupAnonVMA(&target, from: vma)
+      mm.vmas.update(startingAt: target.vmStart) { $0 = target }
+      return target
+    }
+    var target = next!
+    target.vmStart = vma.vmStart
+    target.vmPgoff = vma.vmPgoff
+    dupAnonVMA(&target, from: vma)
+    mm.vmas.update(startingAt: next!.vmStart) { $0 = target }
+    return target
+  }
+
+  // MARK: Unmap
+
+  /// `do_vmi_align_munmap()`: removes everything mapped in `[start, end)` (page
+  /// aligned, `start < end`), splitting VMAs that straddle either end, zapping the
+  /// PTEs (one TLB flush range) and dropping shmem references. Holes are fine; an
+  /// empty range does nothing.
+  ///
+  /// Errors: ENOMEM, before any change, when the range lies strictly inside one VMA
+  /// (two splits, net +1 VMA) and `map_count >= vm.max_map_count`. Trimming a head or
+  /// tail is allowed at the limit (net 0).
+  func unmapRange(_ mm: MM, _ start: VirtAddr, _ end: VirtAddr) throws(KernelError) {
+    guard let first = mm.vmas.findVMA(start), first.vmStart < end else { return }
+    if start > first.vmStart {
+      if end < first.vmEnd && mm.mapCount >= maxMapCount {
+        throw KernelError(
+          .ENOMEM,
+          "munmap of [\(start), \(end)) inside \(first) needs a split: map_count \(mm.mapCount) >= vm.max_map_count \(maxMapCount)"
+        )
+      }
+      try splitVMA(mm, at: start, checkMapCount: false)
+    }
+    try splitVMA(mm, at: end, checkMapCount: false)
+    zapPTERange(mm, start, end)
+    while let i = mm.vmas.index(above: start), mm.vmas[i].vmStart < end {
+      let removed = mm.vmas.remove(at: i)
+      if let id = removed.shmem { dropShmemRef(id) }
+      cost.vmasFreed += 1
+    }
+  }
+
+  // MARK: Placement
+
+  /// `vm_unmapped_area()` top-down inside the arena: the highest free gap that holds
+  /// `length` bytes, the mapping placed at the top end of it. With `alignForTHP` (a
+  /// private anonymous mapping without a hint) and a length that is a multiple of
+  /// 2 MiB, `__thp_get_unmapped_area()` first looks for a gap of `length + 2 MiB` and
+  /// places the mapping at the highest 2 MiB boundary that fits below its top; if no
+  /// gap is that large the plain search is used. `nil` when nothing fits (ENOMEM).
+  func unmappedArea(_ mm: MM, length: UInt64, alignForTHP: Bool = true) -> VirtAddr? {
+    guard length > 0, length <= Arena.end - Arena.start else { return nil }
+    if alignForTHP && length % pmdSize == 0, let top = highestGapTop(mm, fitting: length + pmdSize)
+    {
+      return VirtAddr((top - length).rawValue & ~(pmdSize - 1))
+    }
+    return highestGapTop(mm, fitting: length).map { $0 - length }
+  }
+
+  /// The upper end of the highest free gap in the arena that is at least `size`
+  /// bytes long.
+  private func highestGapTop(_ mm: MM, fitting size: UInt64) -> VirtAddr? {
+    var top = Arena.end
+    var idx: VMATree.Index?
+    if let j = mm.vmas.index(above: Arena.end - 1) {
+      idx = mm.vmas[j].vmStart < Arena.end ? j : mm.vmas.index(before: j)
+    } else if let last = mm.vmas.last {
+      idx = mm.vmas.index(above: last.vmStart)
+    }
+    while let j = idx {
+      let vma = mm.vmas[j]
+      if vma.vmEnd <= Arena.start { break }
+      if top > vma.vmEnd && top - vma.vmEnd >= size { return top }
+      top = min(top, vma.vmStart)
+      idx = mm.vmas.index(before: j)
+    }
+    return top > Arena.start && top - Arena.start >= size ? top : nil
+  }
+}
