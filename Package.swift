@@ -50,6 +50,7 @@ let package = Package(
     // Parse+check throughput (`swift run -c release mops-syntax-bench`).
     .executableTarget(name: "MopsSyntaxBench", dependencies: ["MopsSyntax"]),
     .testTarget(name: "MopsSyntaxTests", dependencies: ["MopsSyntax"]),
+    .testTarget(name: "MopsFixturesTests", dependencies: ["MopsFixtures"]),
   ],
   swiftLanguageModes: [.v6]
 )
