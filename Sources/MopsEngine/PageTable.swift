@@ -62,7 +62,14 @@ public struct PageTable: Sendable {
     return old
   }
 
-  
+  /// Installs a whole last-level table at `key`, where there is none yet (fork's bulk
+  /// copy: the two page tables share the entries' storage until one side writes).
+  mutating func installTable(_ key: UInt64, _ table: Table) {
+    precondition(tables[key] == nil, "installTable over an existing table \(key)")
+    tables[key] = table
+    used += table.used
+  }
+
   mutating func modifyTable(_ key: UInt64, _ body: (inout Table) -> Void) {
     body(&tables[key, default: Table()])
   }

@@ -1,0 +1,150 @@
+// Models fork()'s address-space copy in Linux 6.18: dup_mmap() (mm/mmap.c) with
+// vm_area_dup(), dup_userfaultfd(), anon_vma_fork() and copy_page_range()
+// (mm/memory.c: vma_needs_copy(), copy_present_ptes(), __folio_try_dup_anon_rmap(),
+// copy_present_page()). The child also inherits the parent's open userfaultfds (the
+// file table is copied).
+//
+// Left out: anon_vma_clone()'s reuse of an idle anon_vma (the child always gets a new
+// anon_vma chained to the parent's), swap entries, THP (PMD-mapped folios are never
+// created), UFFD_FEATURE_EVENT_FORK (the model refuses non-cooperative events, so no
+// context can ask to follow the child), VM_PFNMAP/VM_MIXEDMAP and uffd-wp PTE bits.
+import MopsABI
+
+extension World {
+  /// `fork()`: creates a child of `pid` whose address space is a copy of the
+  /// parent's, as `dup_mmap()` builds it. Per parent VMA, in address order:
+  /// - `VM_DONTCOPY` (MADV_DONTFORK): not copied, the range is a hole in the child;
+  /// - otherwise duplicated with the same bounds, flags and pgoff, minus
+  ///   `VM_LOCKED`/`VM_LOCKONFAULT`, minus its userfaultfd registration;
+  /// - `VM_WIPEONFORK`: the child's VMA has no anon_vma and no PTEs;
+  /// - else the child's VMA gets a new anon_vma chained to the parent's (one more
+  ///   chain link), and the PTEs are copied only if the parent's VMA has an anon_vma
+  ///   (`vma_needs_copy()`): a VMA that only took read faults (or a shared anonymous
+  ///   one) starts empty in the child and refaults.
+  ///
+  /// Per copied PTE: the zero page is copied as it is; a page is shared (mapcount + 1,
+  /// PageAnonExclusive cleared, writable PTEs write-protected in both processes, the
+  /// dirty bit kept), except an anon-exclusive page that may be DMA-pinned while the
+  /// parent has pinned anything (`MMF_HAS_PINNED`): the child gets its own copy at once
+  /// and the parent's PTE and page are untouched. Shared pages remember this fork as
+  /// the event that made them shared. The child's pid is returned.
+  ///
+  /// Errors: ESRCH if `pid` is not a live process.
+  public func fork(_ pid: PID) throws(KernelError) -> PID {
+    defer { verify(after: "fork \(pid)") }
+    let parent = try mm(pid)
+    let event = record(.fork, pid, other: PID(nextPID))
+    let child = createProcess(parent: pid, createdBy: event)
+    child.uffds = parent.uffds
+    for id in parent.uffds { uffds[id]!.holders.insert(child.pid) }
+    for vma in parent.vmas where !vma.vmFlags.contains(.dontcopy) {
+      var copy = vma
+      copy.uffd = nil
+      copy.vmFlags.subtract(VMFlags.uffdAll.union([.locked, .lockonfault]))
+      if vma.vmFlags.contains(.wipeonfork) {
+        copy.anonVMA = .none
+        copy.anonVMAChainLength = 0
+      } else if vma.anonVMA != .none {
+        copy.anonVMA = newAnonVMA(parent: vma.anonVMA)
+        copy.anonVMAChainLength = vma.anonVMAChainLength == .max ? .max : vma.anonVMAChainLength + 1
+      }
+      child.vmas.insert(copy)
+      addShmemRef(copy.shmem)
+      cost.vmasAllocated += 1
+      if !vma.vmFlags.contains(.wipeonfork) && vma.anonVMA != .none {
+        copyPageRange(from: parent, vma, to: child, copy, event: event)
+      }
+    }
+    cost.tlbFlushRanges += 1
+    return child.pid
+  }
+
+  /// `copy_page_range()` for one VMA, a 512-entry table at a time: the parent's
+  /// entries are updated in place (write-protect, folio counts) and a table lying
+  /// wholly inside the VMA is handed to the child as it is, sharing storage.
+  private func copyPageRange(from parent: MM, _ src: VMA, to child: MM, _ dst: VMA, event: EventID) {
+    let firstKey = src.vmStart.vpn >> 9
+    let lastKey = (src.vmEnd.vpn - 1) >> 9
+    let keys: [UInt64]
+    if lastKey - firstKey < UInt64(parent.pageTable.tables.count) {
+      keys = Array(firstKey...lastKey)
+    } else {
+      keys = parent.pageTable.tables.keys.filter { $0 >= firstKey && $0 <= lastKey }.sorted()
+    }
+    let maybePinnedCopies = parent.hasPinned
+    var pinned: [VirtAddr] = []
+    for key in keys where parent.pageTable.tables[key] != nil {
+      let base = key << 9
+      let lo = Int(max(src.vmStart.vpn, base) - base)
+      let hi = Int(min(src.vmEnd.vpn, base + 512) - base)
+      var copied = 0
+      var writeProtected = 0
+      var table = PageTable.Table()
+      parent.pageTable.modifyTable(key) { t in
+        t.entries.withUnsafeMutableBufferPointer { e in
+          folios.withUnsafeMutableBufferPointer { f in
+            for i in lo..<hi {
+              let pte = e[i]
+              guard pte.isPage else {
+                if !pte.isNone { copied += 1 }
+                continue
+              }
+              let s = Int(truncatingIfNeeded: pte.pfn.rawValue &- World.firstPFN)
+              if maybePinnedCopies && f[s].isAnonExclusive && f[s].isMaybeDMAPinned {
+                pinned.append(VirtAddr((base + UInt64(i)) << pageShift))
+                continue
+              }
+              copied += 1
+              f[s].mapcount += 1
+              f[s].flags.remove(.anonExclusive)
+              f[s].sharedSince = event
+              if pte.isWritable {
+                e[i] = pte.withWritable(false)
+                writeProtected += 1
+              }
+            }
+          }
+        }
+        table = t
+      }
+      cost.ptesChanged += copied + writeProtected
+      if lo == 0 && hi == 512 && pinned.isEmpty {
+        child.pageTable.installTable(key, table)
+        continue
+      }
+      for i in lo..<hi {
+        let at = VirtAddr((base + UInt64(i)) << pageShift)
+        let pte = table.entries[i]
+        guard !pte.isNone, !pinned.contains(at) else { continue }
+        child.pageTable.set(at, pte)
+      }
+      for at in pinned { copyPresentPage(from: parent.pageTable[at], to: child, dst, at, event: event) }
+      pinned.removeAll(keepingCapacity: true)
+    }
+  }
+
+  /// `copy_present_page()`: the child gets a private copy of a possibly pinned page,
+  /// exclusive, dirty, writable iff the VMA is.
+  private func copyPresentPage(from old: PTE, to child: MM, _ dst: VMA, _ at: VirtAddr, event: EventID) {
+    let pfn = allocFolio()
+    copyContents(from: old.pfn, to: pfn)
+    withFolio(pfn) { f in
+      f.mapcount = 1
+      f.flags.insert(.anonExclusive)
+      f.index = dst.linearPageIndex(at)
+      f.anonVMA = dst.anonVMA
+      f.origin = event
+    }
+    child.pageTable.set(at, .page(pfn, writable: dst.vmFlags.contains(.write), dirty: true))
+    cost.pagesCopied += 1
+    cost.ptesChanged += 1
+  }
+}
+
+extension Folio {
+  /// `folio_maybe_dma_pinned()` for an order-0 folio: the kernel's refcount, in which
+  /// each FOLL_PIN counts `GUP_PIN_COUNTING_BIAS` (1024), reaches that bias.
+  var isMaybeDMAPinned: Bool {
+    pins > 0 || refcount >= 1024
+  }
+}
