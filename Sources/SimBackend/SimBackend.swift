@@ -98,6 +98,7 @@ public final class SimBackend: Backend {
     case .signal(let s): return OpOutcome(.signal(s))
     case .userfault(_, let addr): return OpOutcome(.userfault(addr))
     case .notModelled(let why): return OpOutcome(.notModelled(why))
+    case .noSuchProcess(let pid): return OpOutcome(.errno(.ESRCH), reason: "no process with \(pid)")
     }
   }
 
