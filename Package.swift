@@ -19,9 +19,12 @@ let package = Package(
     .target(name: "SimBackend", dependencies: ["MopsBackend", "MopsEngine"]),
     // Syscalls Swift cannot make directly (variadic ioctl, the userfaultfd uapi).
     .target(name: "CMopsLinux"),
+    // The live kernel as a backend: worker processes, arena placement, /proc observations.
+    .target(name: "LinuxBackend", dependencies: ["MopsBackend", "MopsABI", "CMopsLinux"]),
     // Engine throughput and memory figures (`swift run -c release mops-bench`).
     .executableTarget(name: "MopsBench", dependencies: ["MopsEngine", "CMopsLinux"]),
     .testTarget(name: "MopsEngineTests", dependencies: ["MopsEngine"]),
+    .testTarget(name: "LinuxBackendTests", dependencies: ["LinuxBackend", "MopsBackend", "MopsABI", "CMopsLinux"]),
   ],
   swiftLanguageModes: [.v6]
 )
