@@ -70,8 +70,15 @@ public final class LinuxBackend: Backend {
 
   private var workers: [PID: Worker] = [:]
   /// Bumped by every operation that may change a VMA; cached smaps older than this are
-  /// re-read.
+  /// re-read for VMA ranges and flags.
   private var generation = 0
+  /// Bumped by every operation; cached smaps older than this are re-read for Rss.
+  private var operations = 0
+  /// Whether any UFFDIO_REGISTER has succeeded: until then no VMA can be registered and
+  /// accesses need no userfault check.
+  private var anyRegistration = false
+  /// Whether any mmap asked for MAP_GROWSDOWN: until then an access cannot grow a VMA.
+  private var anyGrowsDown = false
   private var kpagecountFD: Int32 = -1
   private var kpageflagsFD: Int32 = -1
 
@@ -178,7 +185,8 @@ public final class LinuxBackend: Backend {
   public func perform(_ op: Operation, in pid: PID) throws(BackendError) -> OpOutcome {
     if let why = op.arenaViolation() { throw BackendError(why) }
     guard let w = workers[pid] else { throw BackendError("no live process \(pid)") }
-    // Cached VMAs read while performing an operation describe the state before it.
+    // Cached smaps read while performing an operation describe the state before it.
+    defer { operations += 1 }
     let mayChangeVMAs: Bool
     switch op {
     case .touch, .writeBytes, .readBytes: mayChangeVMAs = false
@@ -221,6 +229,7 @@ public final class LinuxBackend: Backend {
     case .uffdioRegister(let uffd, let start, let length, let mode):
       guard w.uffds[uffd.rawValue] != nil else { return notUffd(uffd) }
       let r = try call(w, MOPS_OP_UFFDIO_REGISTER, [UInt64(uffd.rawValue), start.rawValue, length, mode.rawValue])
+      if r.status == WorkerStatus.ok { anyRegistration = true }
       return plain(r, value: r.raw.value)
     case .uffdioUnregister(let uffd, let start, let length):
       guard w.uffds[uffd.rawValue] != nil else { return notUffd(uffd) }
@@ -252,6 +261,7 @@ public final class LinuxBackend: Backend {
   {
     var addr = addr
     var flags = flags
+    if flags.contains(.growsdown) { anyGrowsDown = true }
     if !flags.contains(.fixed), !flags.contains(.fixedNoreplace) {
       // MAP_SHARED (and MAP_SHARED_VALIDATE) go through shmem_get_unmapped_area: no 2 MiB rule.
       let privateAnon = flags.rawValue & MapFlags.shared.rawValue == 0
@@ -268,33 +278,36 @@ public final class LinuxBackend: Backend {
     _ w: Worker, _ oldAddr: UInt64, _ oldLength: UInt64, _ newLength: UInt64, _ flags: MremapFlags,
     _ newAddr: UInt64
   ) throws(BackendError) -> OpOutcome {
-    func issue(_ flags: MremapFlags, _ newAddr: UInt64) throws(BackendError) -> OpOutcome {
-      let r = try call(w, MOPS_OP_MREMAP, [oldAddr, oldLength, newLength, UInt64(flags.rawValue), newAddr])
-      return plain(r, value: r.raw.value)
-    }
-    if flags.contains(.fixed) || !flags.contains(.maymove) { return try issue(flags, newAddr) }
+    let args = (oldAddr, oldLength, newLength)
+    if flags.contains(.fixed) || !flags.contains(.maymove) { return try mremapCall(w, args, flags, newAddr) }
     if flags.contains(.dontunmap) {
       // Arguments the kernel rejects before placement go to it as they are (it fails them).
       guard newAddr & (pageSize - 1) == 0, let len = pageAlignUp(newLength), len > 0, len <= taskSize else {
-        return try issue(flags, newAddr)
+        return try mremapCall(w, args, flags, newAddr)
       }
-      guard
-        let dst = Placement.unmappedArea(
-          hint: newAddr, length: newLength, privateAnon: try isPrivate(w, oldAddr), vmas: try placementVMAs(w))
-      else {
+      let privateAnon = try isPrivate(w, oldAddr)
+      let vmas = try placementVMAs(w)
+      guard let dst = Placement.unmappedArea(hint: newAddr, length: len, privateAnon: privateAnon, vmas: vmas) else {
         return OpOutcome(.errno(.ENOMEM), reason: "no free gap of \(newLength) bytes in the arena")
       }
-      return try issue(flags.union(.fixed), dst)
+      return try mremapCall(w, args, flags.union(.fixed), dst)
     }
-    let inPlace = try issue(flags.subtracting(.maymove), newAddr)
-    guard inPlace.errno == .ENOMEM, let newLen = pageAlignUp(newLength), let oldLen = pageAlignUp(oldLength),
-      newLen > oldLen
-    else { return inPlace }
-    guard
-      let dst = Placement.unmappedArea(
-        hint: 0, length: newLen, privateAnon: try isPrivate(w, oldAddr), vmas: try placementVMAs(w))
-    else { return inPlace }
-    return try issue(flags.union(.fixed), dst)
+    let inPlace = try call(w, MOPS_OP_MREMAP, [oldAddr, oldLength, newLength, UInt64(flags.subtracting(.maymove).rawValue), newAddr])
+    let cannotGrow = inPlace.status == WorkerStatus.errno && inPlace.raw.err == ENOMEM
+    let grows = (pageAlignUp(newLength) ?? 0) > (pageAlignUp(oldLength) ?? UInt64.max)
+    let privateAnon = try isPrivate(w, oldAddr)
+    let vmas = try placementVMAs(w)
+    guard cannotGrow, grows,
+      let dst = Placement.unmappedArea(hint: 0, length: newLength, privateAnon: privateAnon, vmas: vmas)
+    else { return plain(inPlace, value: inPlace.raw.value) }
+    return try mremapCall(w, args, flags.union(.fixed), dst)
+  }
+
+  private func mremapCall(
+    _ w: Worker, _ args: (UInt64, UInt64, UInt64), _ flags: MremapFlags, _ newAddr: UInt64
+  ) throws(BackendError) -> OpOutcome {
+    let r = try call(w, MOPS_OP_MREMAP, [args.0, args.1, args.2, UInt64(flags.rawValue), newAddr])
+    return plain(r, value: r.raw.value)
   }
 
   private func isPrivate(_ w: Worker, _ addr: UInt64) throws(BackendError) -> Bool {
@@ -375,6 +388,7 @@ public final class LinuxBackend: Backend {
 
   /// A touch outside every known VMA may grow a MAP_GROWSDOWN VMA: forget cached VMAs.
   private func noteAccess(_ w: Worker, _ addr: UInt64) throws(BackendError) {
+    guard anyGrowsDown else { return }
     let known = try smaps(w).contains { $0.info.start.rawValue <= addr && addr < $0.info.end.rawValue }
     if !known { generation += 1 }
   }
@@ -449,26 +463,28 @@ public final class LinuxBackend: Backend {
   private func uffdioCopy(
     _ w: Worker, _ fd: Int32, dst: UInt64, src: UInt64, length: UInt64, mode: UffdioCopyMode
   ) throws(BackendError) -> OpOutcome {
-    func copy(_ src: UInt64, _ length: UInt64) throws(BackendError) -> OpOutcome {
-      uffdio(try call(w, MOPS_OP_UFFDIO_COPY, [UInt64(fd), dst, src, length, mode.rawValue]))
+    func copy(_ src: UInt64, _ length: UInt64) throws(BackendError) -> WorkerReply {
+      try call(w, MOPS_OP_UFFDIO_COPY, [UInt64(fd), dst, src, length, mode.rawValue])
     }
     let aligned = (dst | src | length) & (pageSize - 1) == 0
     guard aligned, length > 0, !src.addingReportingOverflow(length).overflow,
       let page = try blockingPage(w, src, src + length, write: false, kernel: true)
-    else { return try copy(src, length) }
+    else { return uffdio(try copy(src, length)) }
     let reason = "UFFDIO_COPY would wait in a userfault reading its source"
     if page > src {
       // The pages before the blocking one are copied, then the source read waits.
       let prefix = try copy(src, page - src)
-      return prefix.result == .ok ? blocked(page, reason) : prefix
+      return prefix.status == WorkerStatus.ok ? blocked(page, reason) : uffdio(prefix)
     }
     // Nothing is copied before the wait: let the kernel run its checks with a source that
     // faults (an unmapped arena page gives EFAULT at the first page, after every check).
-    guard let probe = Placement.topDown(length: pageSize, vmas: try placementVMAs(w), low: Arena.start.rawValue, high: Arena.end.rawValue),
+    let vmas = try placementVMAs(w)
+    guard let probe = Placement.topDown(length: pageSize, vmas: vmas, low: Arena.start.rawValue, high: Arena.end.rawValue),
       !probe.addingReportingOverflow(length).overflow, probe + length <= taskSize
     else { return blocked(page, reason) }
     let checked = try copy(probe, length)
-    return checked.errno == .EFAULT && checked.field == -Int64(Errno.EFAULT.rawValue) ? blocked(page, reason) : checked
+    let faulted = checked.status == WorkerStatus.errno && checked.raw.err == EFAULT && checked.raw.field == -Int64(EFAULT)
+    return faulted ? blocked(page, reason) : uffdio(checked)
   }
 
   // MARK: - Outcomes
@@ -513,7 +529,7 @@ public final class LinuxBackend: Backend {
   private func blockingPage(_ w: Worker, _ from: UInt64, _ to: UInt64, write: Bool, kernel: Bool) throws(BackendError)
     -> UInt64?
   {
-    guard from < to else { return nil }
+    guard anyRegistration, from < to else { return nil }
     let sigbus = w.uffds.values.contains { $0.features.contains(.sigbus) }
     let userModeOnly = w.uffds.values.contains { $0.flags & 1 != 0 }
     if sigbus || (kernel && userModeOnly) { return nil }
@@ -573,12 +589,17 @@ public final class LinuxBackend: Backend {
   /// The arena VMAs of `w`, re-read when an operation may have changed them.
   private func smaps(_ w: Worker) throws(BackendError) -> [SmapsVMA] {
     if let cached = w.smaps, w.smapsGeneration == generation { return cached }
+    return try readSmaps(w)
+  }
+
+  private func readSmaps(_ w: Worker) throws(BackendError) -> [SmapsVMA] {
     guard let text = ProcFS.readFile("/proc/\(w.pid.rawValue)/smaps") else {
       throw BackendError("cannot read /proc/\(w.pid.rawValue)/smaps: errno \(errno)")
     }
     let vmas = ProcFS.parseSmaps(text)
     w.smaps = vmas
     w.smapsGeneration = generation
+    w.smapsOperations = operations
     return vmas
   }
 
@@ -602,8 +623,8 @@ public final class LinuxBackend: Backend {
   /// of shared (shmem) VMAs, and the VMA count.
   public func processInfo(_ pid: PID) throws(BackendError) -> ProcessInfo {
     let w = try worker(pid)
-    w.smaps = nil
-    let vmas = try smaps(w)
+    let fresh = w.smapsGeneration == generation && w.smapsOperations == operations
+    let vmas = try fresh ? smaps(w) : readSmaps(w)
     var info = ProcessInfo(pid: pid, parent: parent(of: pid), rssPages: 0, anonPages: 0, shmemPages: 0, vmaCount: vmas.count)
     for v in vmas {
       info.rssPages += v.rssPages

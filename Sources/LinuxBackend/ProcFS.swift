@@ -55,53 +55,78 @@ enum ProcFS {
     return out
   }
 
-  /// Parses `/proc/PID/smaps` text, keeping the VMAs that intersect the arena.
+  /// Parses `/proc/PID/smaps` text, keeping the VMAs that intersect the arena. Lines of
+  /// other VMAs are skipped without being split.
   static func parseSmaps(_ text: [UInt8]) -> [SmapsVMA] {
     var result: [SmapsVMA] = []
     var current: SmapsVMA?
     var lineStart = 0
-    func finish() {
-      if let c = current { result.append(c) }
-      current = nil
-    }
     while lineStart < text.count {
       var lineEnd = lineStart
       while lineEnd < text.count, text[lineEnd] != 0x0a { lineEnd += 1 }
       let line = text[lineStart..<lineEnd]
       lineStart = lineEnd + 1
       guard let first = line.first else { continue }
-      let isHeader = (0x30...0x39).contains(first) || (0x61...0x66).contains(first)
-      if isHeader {
-        finish()
+      if (0x30...0x39).contains(first) || (0x61...0x66).contains(first) {
+        if let c = current { result.append(c) }
         current = parseHeader(line)
         continue
       }
       guard current != nil else { continue }
-      if line.starts(with: Array("Rss:".utf8)) {
+      if hasPrefix(line, "Rss:") {
         current!.rssPages = kilobytes(line) / 4
-      } else if line.starts(with: Array("Anonymous:".utf8)) {
+      } else if hasPrefix(line, "Anonymous:") {
         current!.anonPages = kilobytes(line) / 4
-      } else if line.starts(with: Array("VmFlags:".utf8)) {
+      } else if hasPrefix(line, "VmFlags:") {
         let words = String(decoding: line.dropFirst(8), as: UTF8.self)
         current!.info.flags = VMFlags(smapsText: words.trimmingSpaces)
       }
     }
-    finish()
+    if let c = current { result.append(c) }
     return result
+  }
+
+  private static func hasPrefix(_ line: ArraySlice<UInt8>, _ prefix: StaticString) -> Bool {
+    guard line.count >= prefix.utf8CodeUnitCount else { return false }
+    var i = line.startIndex
+    for b in UnsafeBufferPointer(start: prefix.utf8Start, count: prefix.utf8CodeUnitCount) {
+      if line[i] != b { return false }
+      i += 1
+    }
+    return true
   }
 
   /// `start-end perms offset dev inode name`; `nil` for a VMA outside the arena.
   private static func parseHeader(_ line: ArraySlice<UInt8>) -> SmapsVMA? {
-    let fields = line.split(separator: 0x20, maxSplits: 5, omittingEmptySubsequences: true)
-    guard fields.count >= 5 else { return nil }
-    let range = fields[0].split(separator: 0x2d)
-    guard range.count == 2, let start = hex(range[0]), let end = hex(range[1]), let offset = hex(fields[2]),
-      let inode = UInt64(String(decoding: fields[4], as: UTF8.self))
-    else { return nil }
+    var i = line.startIndex
+    func hexField(_ terminator: UInt8) -> UInt64? {
+      var value: UInt64 = 0
+      var digits = 0
+      while i < line.endIndex, line[i] != terminator {
+        let b = line[i]
+        let d: UInt8
+        switch b {
+        case 0x30...0x39: d = b - 0x30
+        case 0x61...0x66: d = b - 0x61 + 10
+        default: return nil
+        }
+        guard digits < 16 else { return nil }
+        value = value << 4 | UInt64(d)
+        digits += 1
+        i += 1
+      }
+      i += 1
+      return digits > 0 ? value : nil
+    }
+    guard let start = hexField(0x2d), let end = hexField(0x20) else { return nil }
     guard end > Arena.start.rawValue, start < Arena.end.rawValue else { return nil }
-    let perms = Array(fields[1])
+    let fields = line[i...].split(separator: 0x20, maxSplits: 4, omittingEmptySubsequences: true)
+    guard fields.count >= 4, let offset = hex(fields[1]),
+      let inode = UInt64(String(decoding: fields[3], as: UTF8.self))
+    else { return nil }
+    let perms = Array(fields[0])
     let shared = perms.count == 4 && perms[3] == UInt8(ascii: "s")
-    let name = fields.count > 5 ? String(decoding: fields[5], as: UTF8.self).trimmingSpaces : ""
+    let name = fields.count > 4 ? String(decoding: fields[4], as: UTF8.self).trimmingSpaces : ""
     let info = VMAInfo(
       start: VirtAddr(start), end: VirtAddr(end), flags: [], mapsPgoff: offset >> pageShift,
       shmemInode: shared && name.hasPrefix("/dev/zero") ? inode : nil)

@@ -36,6 +36,7 @@ final class Worker {
   var uffds: [Int32: UffdState] = [:]
   var smaps: [SmapsVMA]?
   var smapsGeneration = -1
+  var smapsOperations = -1
   private var ended = false
   private var payload = [UInt8](repeating: 0, count: Int(MOPS_PAYLOAD_MAX))
 

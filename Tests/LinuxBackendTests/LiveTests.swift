@@ -138,7 +138,9 @@ private func alive(_ pid: PID) -> Bool { kill(pid.rawValue, 0) == 0 || errno != 
     // Resolve page 0 with the zero page; a write spanning pages 0 and 1 then stops at 1.
     let zp = try f.run(.uffdioZeropage(uffd: h, dst: f.a, length: page, mode: []))
     #expect(zp.result == .ok && zp.field == Int64(page))
+    #expect(try f.b.processInfo(f.p).rssPages == 0)
     let w = try f.run(.writeBytes(addr: f.a + page - 2, bytes: [7, 8, 9]))
+    #expect(try f.b.processInfo(f.p).rssPages == 1)
     #expect(w.result == .userfault(f.a + page))
     #expect(try f.run(.readBytes(addr: f.a + page - 2, count: 2)).bytes == [7, 8])
     // MADV_POPULATE_READ stops at the same page.
@@ -146,6 +148,32 @@ private func alive(_ pid: PID) -> Bool { kill(pid.rawValue, 0) == 0 || errno != 
     // A field the kernel did not write comes back nil.
     let bad = try f.run(.uffdioMove(uffd: h, dst: f.a + 1, src: f.a, length: page, mode: []))
     #expect(bad.errno == .EINVAL && bad.field == nil)
+  }
+
+  @Test func copyFromAMissingSourceStopsAtTheUserfault() throws {
+    let f = try Fixture(pages: 8)
+    defer { f.b.shutdown() }
+    let src = f.a
+    let dst = f.a + 4 * page
+    let h = UffdHandle(rawValue: Int32(try #require(try f.run(.userfaultfd(flags: 0)).value)))
+    _ = try f.run(.uffdioAPI(uffd: h, api: 0xAA, features: []))
+    _ = try f.run(.uffdioRegister(uffd: h, start: f.a, length: 8 * page, mode: .missing))
+    // Nothing before the blocking source page: the kernel's checks run, then it would wait.
+    #expect(try f.run(.uffdioCopy(uffd: h, dst: dst, src: src, length: page, mode: [])).result == .userfault(src))
+    #expect(try f.run(.uffdioCopy(uffd: h, dst: dst + 1, src: src, length: page, mode: [])).errno == .EINVAL)
+    #expect(try f.run(.uffdioCopy(uffd: h, dst: Arena.start, src: src, length: page, mode: [])).errno == .ENOENT)
+    #expect(try f.info(4).state == .none)
+    // Source page 0 resolved: a 2-page copy copies it, then waits on source page 1.
+    #expect(try f.run(.uffdioCopy(uffd: h, dst: src, src: dst + page, length: page, mode: [])).result == .userfault(dst + page))
+    _ = try f.run(.uffdioZeropage(uffd: h, dst: dst + 3 * page, length: page, mode: []))
+    let zero = try f.run(.uffdioCopy(uffd: h, dst: src, src: dst + 3 * page, length: page, mode: []))
+    #expect(zero.result == .ok && zero.field == Int64(page))
+    _ = try f.run(.writeBytes(addr: src + 9, bytes: [0x5a]))
+    let two = try f.run(.uffdioCopy(uffd: h, dst: dst, src: src, length: 2 * page, mode: []))
+    #expect(two.result == .userfault(src + page))
+    let copied = try f.info(4)
+    #expect(copied.state == .present && copied.contents == PageContents(fill: 0, bytes: [9: 0x5a]))
+    #expect(try f.info(5).state == .none)
   }
 
   @Test func blockedAccessTheBackendCannotForeseeIsCaughtByTheWatchdog() throws {
