@@ -42,7 +42,17 @@
 // When a process holds a uffd with UFFD_FEATURE_SIGBUS (or, for kernel-internal
 // accesses, one created with UFFD_USER_MODE_ONLY), the kernel may answer SIGBUS/EFAULT
 // instead of blocking and which uffd owns a VMA is not visible in /proc: the access is
-// then made and the watchdog decides.
+// then made and the watchdog decides. The check costs nothing for a process none of
+// whose own uffds has registered a range.
+//
+// Pins: `pin` registers the range as one io_uring fixed buffer (FOLL_PIN|FOLL_LONGTERM|
+// FOLL_WRITE) on an io_uring instance of its own; `unpin` unregisters every pin lying
+// inside its range (EINVAL if there is none). A fork child drops the inherited rings, so
+// pins stay with the process that made them.
+//
+// Descriptors: the uffd operations accept only descriptors the process got from
+// `userfaultfd` (or inherited by fork); any other number is EBADF without a syscall, so a
+// script can never close or ioctl the worker's own socket or rings.
 import CMopsLinux
 import Glibc
 import MopsABI
@@ -74,9 +84,6 @@ public final class LinuxBackend: Backend {
   private var generation = 0
   /// Bumped by every operation; cached smaps older than this are re-read for Rss.
   private var operations = 0
-  /// Whether any UFFDIO_REGISTER has succeeded: until then no VMA can be registered and
-  /// accesses need no userfault check.
-  private var anyRegistration = false
   /// Whether any mmap asked for MAP_GROWSDOWN: until then an access cannot grow a VMA.
   private var anyGrowsDown = false
   private var kpagecountFD: Int32 = -1
@@ -222,14 +229,16 @@ public final class LinuxBackend: Backend {
       return plain(try call(w, MOPS_OP_UNPIN, [addr.rawValue, length]))
     case .userfaultfd(let flags):
       let r = try call(w, MOPS_OP_USERFAULTFD, [UInt64(UInt32(bitPattern: flags))])
-      if r.status == WorkerStatus.ok { w.uffds[Int32(r.raw.value)] = UffdState(flags: flags) }
+      if r.status == WorkerStatus.ok { w.uffds[Int32(r.raw.value)] = UffdState(owner: w.pid, flags: flags) }
       return plain(r, value: r.raw.value)
     case .uffdioAPI(let uffd, let api, let features):
       return try uffdioAPI(w, uffd.rawValue, api: api, features: features)
     case .uffdioRegister(let uffd, let start, let length, let mode):
       guard w.uffds[uffd.rawValue] != nil else { return notUffd(uffd) }
       let r = try call(w, MOPS_OP_UFFDIO_REGISTER, [UInt64(uffd.rawValue), start.rawValue, length, mode.rawValue])
-      if r.status == WorkerStatus.ok { anyRegistration = true }
+      if r.status == WorkerStatus.ok, let owner = w.uffds[uffd.rawValue].flatMap({ workers[$0.owner] }) {
+        owner.mayHaveRegistrations = true
+      }
       return plain(r, value: r.raw.value)
     case .uffdioUnregister(let uffd, let start, let length):
       guard w.uffds[uffd.rawValue] != nil else { return notUffd(uffd) }
@@ -529,7 +538,7 @@ public final class LinuxBackend: Backend {
   private func blockingPage(_ w: Worker, _ from: UInt64, _ to: UInt64, write: Bool, kernel: Bool) throws(BackendError)
     -> UInt64?
   {
-    guard anyRegistration, from < to else { return nil }
+    guard w.mayHaveRegistrations, from < to else { return nil }
     let sigbus = w.uffds.values.contains { $0.features.contains(.sigbus) }
     let userModeOnly = w.uffds.values.contains { $0.flags & 1 != 0 }
     if sigbus || (kernel && userModeOnly) { return nil }

@@ -18,6 +18,9 @@ struct WorkerReply {
 
 /// What the controller knows about one userfaultfd of a worker.
 struct UffdState {
+  /// The worker that created it: its mm is the one the uffd's ranges live in, also when
+  /// a fork child uses the inherited descriptor.
+  var owner: PID
   /// The flags it was created with (UFFD_USER_MODE_ONLY = 1).
   var flags: Int32
   /// Whether UFFDIO_API succeeded on it.
@@ -34,6 +37,10 @@ final class Worker {
   private(set) var pagemapFD: Int32 = -1
   private(set) var memFD: Int32 = -1
   var uffds: [Int32: UffdState] = [:]
+  /// Whether a UFFDIO_REGISTER on one of this worker's own uffds has succeeded: until
+  /// then none of its VMAs is registered and accesses need no userfault check (a fork
+  /// child's VMAs lose their registration, as no event feature is ever enabled).
+  var mayHaveRegistrations = false
   var smaps: [SmapsVMA]?
   var smapsGeneration = -1
   var smapsOperations = -1
