@@ -67,6 +67,16 @@ private func alive(_ pid: PID) -> Bool { kill(pid.rawValue, 0) == 0 || errno != 
     #expect(info.rssPages == 1 && info.anonPages == 1 && info.shmemPages == 0 && info.vmaCount == 1)
   }
 
+  @Test func largeWritesAndReadsAreSplitIntoMessagesTransparently() throws {
+    let f = try Fixture(pages: 32)
+    defer { f.b.shutdown() }
+    let bytes = (0..<100_000).map { UInt8(truncatingIfNeeded: $0 * 7) }
+    #expect(try f.run(.writeBytes(addr: f.a + 3, bytes: bytes)).result == .ok)
+    let back = try f.run(.readBytes(addr: f.a + 3, count: bytes.count))
+    #expect(back.result == .ok && back.bytes == bytes)
+    #expect(try f.b.processInfo(f.p).rssPages == 25)
+  }
+
   @Test func readOfAnEmptyPageMapsTheZeroPage() throws {
     let f = try Fixture()
     defer { f.b.shutdown() }
