@@ -38,9 +38,12 @@ let package = Package(
     // Runs two backends in lockstep and stops at their first disagreement.
     .target(name: "DiffBackend", dependencies: ["MopsBackend"]),
     // Discovers, runs and reports `.mops` fixtures (`mops test`, `swift test`).
-    .target(name: "MopsFixtures", dependencies: ["MopsInterpreter", "MopsSyntax", "SimBackend"]),
+    .target(
+      name: "MopsFixtures", dependencies: ["MopsInterpreter", "MopsSyntax", "SimBackend", "LinuxBackend", "DiffBackend"]),
     // Syscalls Swift cannot make directly (variadic ioctl, the userfaultfd uapi).
     .target(name: "CMopsLinux"),
+    // The live kernel as a backend: worker processes, arena placement, /proc observations.
+    .target(name: "LinuxBackend", dependencies: ["MopsBackend", "MopsABI", "CMopsLinux"]),
     // Engine throughput and memory figures (`swift run -c release mops-bench`).
     .executableTarget(name: "MopsBench", dependencies: ["MopsEngine", "CMopsLinux"]),
     .testTarget(name: "MopsEngineTests", dependencies: ["MopsEngine"]),
@@ -53,6 +56,7 @@ let package = Package(
     .executableTarget(name: "MopsSyntaxBench", dependencies: ["MopsSyntax"]),
     .testTarget(name: "MopsSyntaxTests", dependencies: ["MopsSyntax"]),
     .testTarget(name: "MopsFixturesTests", dependencies: ["MopsFixtures"]),
+    .testTarget(name: "LinuxBackendTests", dependencies: ["LinuxBackend", "MopsBackend", "MopsABI", "CMopsLinux"]),
   ],
   swiftLanguageModes: [.v6]
 )
