@@ -75,9 +75,10 @@ public final class SimBackend: Backend {
         return outcome(w.uffdioZeropage(pid, ctx(uffd), dst: dst, length: length, mode: mode))
       case .remapAnonPages(let dst, let src, let length, let flags):
         let r = w.remapAnonPages(pid, dst: dst, src: src, length: length, flags: flags)
-        var o = r.error.map { failure($0) } ?? OpOutcome(.ok)
-        o.field = r.returnValue
-        return o
+        if let e = r.error, e.isNotModelled { return failure(e) }
+        return OpOutcome(
+          r.errno.map { .errno($0) } ?? .ok, field: r.value,
+          reason: r.error.map { r.errno == nil ? "stopped early: \($0)" : $0.reason }, sharing: r.error?.sharing)
       }
       return .ok
     } catch {
@@ -102,10 +103,13 @@ public final class SimBackend: Backend {
     }
   }
 
+  /// The ioctl's errno decides the result (EAGAIN for a partial move); the reason is
+  /// the error that stopped the walk, which the kernel does not report.
   private func outcome(_ r: UffdioResult) -> OpOutcome {
-    var o = r.error.map { failure($0) } ?? OpOutcome(.ok)
-    o.field = r.field
-    return o
+    if let e = r.error, e.isNotModelled { return failure(e) }
+    var reason = r.error?.reason
+    if let e = r.error, r.errno != e.errno { reason = "stopped after \(r.bytes) bytes by \(e.errno.name): \(e.reason)" }
+    return OpOutcome(r.errno.map { .errno($0) } ?? .ok, field: r.field, reason: reason, sharing: r.error?.sharing)
   }
 
   public func vmas(of pid: PID) throws(BackendError) -> [VMAInfo] {

@@ -124,4 +124,11 @@ int mops_send_cmd(int sock, const struct mops_cmd *cmd, const void *payload, int
 /// or another -errno.
 int mops_recv_reply(int sock, struct mops_reply *reply, void *payload, int timeout_ms);
 
+/// Pins the calling thread to `cpu` (sched_setaffinity). Returns 0 or -errno.
+int mops_pin_to_cpu(int cpu);
+
+/// The raw mremap(2) syscall, with the fifth argument always passed. Returns the new
+/// address or -errno.
+long mops_mremap(uint64_t old_addr, uint64_t old_len, uint64_t new_len, uint64_t flags, uint64_t new_addr);
+
 #endif
