@@ -10,11 +10,15 @@ public struct RunOptions: Sendable {
   public var trace: Bool
   /// ANSI colours in rendered failures.
   public var useColor: Bool
+  /// Accept whatever outcome each statement has (generated scripts compare backends,
+  /// not expectations); only disagreements and assertions fail.
+  public var acceptsAnyOutcome: Bool
 
-  public init(keepGoing: Bool = false, trace: Bool = false, useColor: Bool = false) {
+  public init(keepGoing: Bool = false, trace: Bool = false, useColor: Bool = false, acceptsAnyOutcome: Bool = false) {
     self.keepGoing = keepGoing
     self.trace = trace
     self.useColor = useColor
+    self.acceptsAnyOutcome = acceptsAnyOutcome
   }
 }
 
