@@ -392,6 +392,22 @@ import Testing
     #expect(world.pte(child, arena(3)) == (write ? .zeroPage : .none))
   }
 
+  /// do_anonymous_page() allocates the page table before it checks for a
+  /// userfault; a shmem fault does not.
+  @Test func privateUserfaultLeavesAnEmptyPageTable() throws {
+    let world = World(checksInvariants: true)
+    let pid = world.initialPID
+    world.mapAnon(pid, page: 0, count: 1)
+    world.mapAnon(pid, page: 512, count: 1, shared: true)
+    let uffd = world.makeUffd(pid)
+    try world.registerMissing(pid, uffd, page: 0, count: 1)
+    try world.registerMissing(pid, uffd, page: 512, count: 1)
+    #expect(world.touch(pid, addr: arena(0), write: false, fill: nil) == .userfault(uffd, arena(0)))
+    #expect(world.touch(pid, addr: arena(512), write: false, fill: nil) == .userfault(uffd, arena(512)))
+    let pt = world.processes[pid]!.pageTable
+    #expect(pt.hasTable(arena(0)) && !pt.hasTable(arena(512)) && pt.used == 0)
+  }
+
   @Test func featureSIGBUSTurnsAMissingFaultIntoSIGBUS() throws {
     let world = World(checksInvariants: true)
     let pid = world.initialPID

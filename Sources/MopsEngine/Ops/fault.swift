@@ -159,15 +159,17 @@ extension World {
   /// pinning). The caller has checked the VMA's permissions.
   ///
   /// When the fault stops short (``faultStop(_:_:_:_:write:user:)``), what the kernel
-  /// did before giving up stays done: a private store has prepared the anon_vma, a
-  /// shmem load has faulted around.
+  /// did before giving up stays done: a shmem load has faulted around; a private
+  /// fault has allocated the page table (`pte_alloc`) and, for a store, prepared the
+  /// anon_vma.
   func handleMMFault(_ mm: MM, _ vma: VMA, _ page: VirtAddr, _ pte: PTE, write: Bool, user: Bool) -> FaultResult {
     if let stop = faultStop(mm, vma, page, pte, write: write, user: user) {
       if case .notModelled = stop { return stop }
       if vma.shmem != nil {
         if !write && faultsAround(vma) { faultAround(mm, vma, page) }
-      } else if write {
-        anonVMAPrepare(mm, vmaStart: vma.vmStart)
+      } else {
+        mm.pageTable.allocateTable(page)
+        if write { anonVMAPrepare(mm, vmaStart: vma.vmStart) }
       }
       return stop
     }
