@@ -338,6 +338,21 @@ import Testing
     #expect(world.cost.pagesAllocated == allocated + 1)
   }
 
+  /// Observed: the window is aligned on the virtual address, not on the object
+  /// offset (a shared VMA moved to an address 5 pages off a 16-page boundary).
+  @Test func faultAroundWindowIsAlignedOnTheAddress() throws {
+    let world = World(checksInvariants: true)
+    let pid = world.initialPID
+    world.mapAnon(pid, page: 0, count: 64, shared: true)
+    world.write(pid, arena(0), pages: 64)
+    let moved = try world.mremap(
+      pid, oldAddr: arena(0), oldLength: pages(32), newLength: pages(32), flags: [.maymove, .fixed],
+      newAddr: arena(1005))
+    try world.madvise(pid, addr: moved, length: pages(32), advice: .DONTNEED)
+    world.read(pid, arena(1017))
+    #expect((1005..<1037).filter { !world.pte(pid, arena($0)).isNone } == Array(1008..<1024))
+  }
+
   @Test func faultAroundStaysInsideTheVMAAndThePageTable() throws {
     let world = World(checksInvariants: true)
     let pid = world.initialPID

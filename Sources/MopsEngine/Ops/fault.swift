@@ -22,8 +22,9 @@ public enum AccessOutcome: Hashable, Sendable {
   case signal(Signal)
   /// The access hit a range registered MISSING with this userfaultfd and nothing
   /// satisfies it: the thread would block in `handle_userfault()` until the fault is
-  /// resolved. The model reports it, performs no access and leaves the page table as
-  /// it was (the VMA may have got its anon_vma, as in the kernel).
+  /// resolved. The model reports it and performs no access; no PTE changes (as in the
+  /// kernel, a private VMA may have got an empty page table and, for a store, its
+  /// anon_vma).
   case userfault(UserfaultfdCtx.ID, VirtAddr)
   /// The access needs behaviour the model deliberately leaves out (THP); nothing was
   /// changed. The text says what and why.
@@ -183,7 +184,7 @@ extension World {
   /// SIGBUS past a shmem object's end, or a MISSING userfault (a page missing from a
   /// shmem object, or a none PTE of a private VMA). `nil`: the fault would succeed.
   func faultStop(_ mm: MM, _ vma: VMA, _ page: VirtAddr, _ pte: PTE, write: Bool, user: Bool) -> FaultResult? {
-    if vma.shmem == nil, vma.vmFlags.contains(.hugepage), mm.pageTable.tables[page.vpn >> 9] == nil {
+    if vma.shmem == nil, vma.vmFlags.contains(.hugepage), !mm.pageTable.hasTable(page) {
       let haddr = VirtAddr(page.rawValue & ~(pmdSize - 1))
       if haddr >= vma.vmStart && haddr + pmdSize <= vma.vmEnd {
         return .notModelled(
