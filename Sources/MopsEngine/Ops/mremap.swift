@@ -86,7 +86,7 @@ extension World {
       throw KernelError(.EFAULT, "mremap: no VMA contains \(req.addr)")
     }
     try checkPrepVMA(&req, vma)
-    return req.impliesNewAddr ? try mremapTo(mm, &req) : try mremapAt(mm, &req, vma)
+    return req.impliesNewAddr ? try mremapTo(mm, &req, vma) : try mremapAt(mm, &req, vma)
   }
 
   /// `check_mremap_params()`: everything checked before the VMA lookup.
@@ -183,7 +183,7 @@ extension World {
       var sub = Remap(
         addr: addr, oldLen: len, newLen: len, flags: req.flags, newAddr: target + offset)
       try checkPrepVMA(&sub, vma)
-      let moved = try mremapTo(mm, &sub)
+      let moved = try mremapTo(mm, &sub, vma)
       if result == nil { result = moved }
       target = moved + len
       cursor = addr + len
@@ -222,7 +222,7 @@ extension World {
         .ENOMEM, "mremap: no free gap of 0x\(String(req.newLen, radix: 16)) bytes in the arena")
     }
     req.newAddr = found
-    return try moveVMA(mm, req)
+    return try moveVMA(mm, req, vma)
   }
 
   /// `vma_expandable()`: `[vma.end, vma.end + delta)` is free and below TASK_SIZE.
@@ -232,10 +232,9 @@ extension World {
   }
 
   /// `mremap_to()`: FIXED (unmap the target first) or DONTUNMAP (target is a hint).
-  private func mremapTo(_ mm: MM, _ req: inout Remap) throws(KernelError) -> VirtAddr {
-    guard var vma = mm.vmas.vma(containing: req.addr) else {
-      throw KernelError(.EFAULT, "mremap: no VMA contains \(req.addr)")
-    }
+  /// `vma` is the VMA containing `req.addr`.
+  private func mremapTo(_ mm: MM, _ req: inout Remap, _ vma: VMA) throws(KernelError) -> VirtAddr {
+    var vma = vma
     try refuseRemapEvent(vma)
     if req.flags.contains(.fixed) {
       try unmapRange(mm, req.newAddr, req.newAddr + req.newLen)
@@ -267,7 +266,7 @@ extension World {
           .ENOMEM, "mremap: no free gap of 0x\(String(req.newLen, radix: 16)) bytes in the arena")
       }
     }
-    return try moveVMA(mm, req)
+    return try moveVMA(mm, req, vma)
   }
 
   /// A move of a VMA whose userfaultfd asked for UFFD_FEATURE_EVENT_REMAP would queue
@@ -284,14 +283,12 @@ extension World {
   ///     before   |---- src ----|               (free)
   ///     copy     |---- src ----|            |---- new ----|
   ///     after    (unmapped, or kept empty)  |---- new ----|   same pages
-  private func moveVMA(_ mm: MM, _ req: Remap) throws(KernelError) -> VirtAddr {
+  /// `source` is the VMA containing `req.addr`.
+  private func moveVMA(_ mm: MM, _ req: Remap, _ source: VMA) throws(KernelError) -> VirtAddr {
     guard mm.mapCount < maxMapCount - 3 else {
       throw KernelError(
         .ENOMEM,
         "mremap: map_count \(mm.mapCount) >= vm.max_map_count \(maxMapCount) - 3 before a move")
-    }
-    guard let source = mm.vmas.vma(containing: req.addr) else {
-      throw KernelError(.EFAULT, "mremap: no VMA contains \(req.addr)")
     }
     var copy = source
     copy.vmStart = req.newAddr
@@ -327,13 +324,23 @@ extension World {
   /// offset from `to`, unchanged (same PFN; mapcount, PageAnonExclusive and the folio's
   /// index untouched). One TLB flush range if anything moved.
   private func movePageTables(_ mm: MM, from: VirtAddr, to: VirtAddr, length: UInt64) {
-    let present = mm.pageTable.present(in: from, from + length)
-    for (addr, pte) in present {
-      mm.pageTable.set(addr, .none)
-      mm.pageTable.set(to + (addr - from), pte)
+    var moved = 0
+    if length == pageSize {
+      let pte = mm.pageTable.set(from, .none)
+      if !pte.isNone {
+        mm.pageTable.set(to, pte)
+        moved = 1
+      }
+    } else {
+      let present = mm.pageTable.present(in: from, from + length)
+      for (addr, pte) in present {
+        mm.pageTable.set(addr, .none)
+        mm.pageTable.set(to + (addr - from), pte)
+      }
+      moved = present.count
     }
-    if !present.isEmpty {
-      cost.ptesChanged += 2 * present.count
+    if moved > 0 {
+      cost.ptesChanged += 2 * moved
       cost.tlbFlushRanges += 1
     }
   }
