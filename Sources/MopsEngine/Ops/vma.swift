@@ -295,6 +295,7 @@ extension World {
       if let id = removed.shmem { dropShmemRef(id) }
       cost.vmasFreed += 1
     }
+    freePageTables(mm, start, end)
   }
 
   // MARK: Placement
