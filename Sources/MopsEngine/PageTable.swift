@@ -82,6 +82,13 @@ public struct PageTable: Sendable {
     if tables[key] == nil { tables[key] = Table() }
   }
 
+  /// `move_normal_pmd`: the table with PMD index `from` (with its entries) becomes the
+  /// table of `to`, which has none.
+  mutating func moveTable(from: UInt64, to: UInt64) {
+    precondition(tables[to] == nil, "moveTable onto an existing table \(to)")
+    tables[to] = tables.removeValue(forKey: from)
+  }
+
   /// `free_pte_range`: releases the empty table with PMD index `key`.
   mutating func freeTable(key: UInt64) {
     guard let t = tables[key], t.used == 0 else { return }

@@ -297,7 +297,9 @@ extension World {
       source.isAnonymous && source.anonVMA == .none
       ? req.newAddr.vpn : source.linearPageIndex(req.addr)
     let newVMA = insertVMA(mm, copy, copiedFrom: source)
-    movePageTables(mm, from: req.addr, to: req.newAddr, length: req.oldLen)
+    let oldVMA = mm.vmas.vma(containing: req.addr)!
+    movePageTables(
+      mm, old: oldVMA, new: newVMA, from: req.addr, to: req.newAddr, length: req.oldLen)
     if source.uffd != nil {
       mm.vmas.update(startingAt: newVMA.vmStart) {
         $0.uffd = nil
@@ -320,28 +322,85 @@ extension World {
     return req.newAddr
   }
 
-  /// `move_page_tables()`: every PTE of `[from, from + length)` moves to the same
-  /// offset from `to`, unchanged (same PFN; mapcount, PageAnonExclusive and the folio's
-  /// index untouched). One TLB flush range if anything moved.
-  private func movePageTables(_ mm: MM, from: VirtAddr, to: VirtAddr, length: UInt64) {
-    var moved = 0
-    if length == pageSize {
-      let pte = mm.pageTable.set(from, .none)
-      if !pte.isNone {
-        mm.pageTable.set(to, pte)
-        moved = 1
-      }
-    } else {
-      let present = mm.pageTable.present(in: from, from + length)
-      for (addr, pte) in present {
-        mm.pageTable.set(addr, .none)
-        mm.pageTable.set(to + (addr - from), pte)
-      }
-      moved = present.count
+  /// `move_page_tables()`: the page tables of `[from, from + length)` move to the same
+  /// offset from `to`, one PMD extent at a time. Entries are unchanged: same PFN,
+  /// mapcount, PageAnonExclusive and folio index.
+  /// - An extent without a source table is skipped (nothing is allocated at `to`).
+  /// - A whole 2 MiB extent (both sides aligned, possibly after `try_realign_addr`
+  ///   rounded the start down) moves the table itself (`move_normal_pmd`), leaving no
+  ///   table at the source; not for a uffd-registered VMA, whose PTEs are moved one by
+  ///   one so their uffd-wp state can be cleared.
+  /// - Otherwise a table is allocated at the destination (even for an empty source
+  ///   table) and each present PTE moves (`move_ptes`); the source table stays.
+  ///
+  /// Counts one changed entry per moved table and two per moved PTE, and one TLB flush
+  /// range per extent that moved something.
+  private func movePageTables(
+    _ mm: MM, old oldVMA: VMA, new newVMA: VMA, from: VirtAddr, to: VirtAddr, length: UInt64
+  ) {
+    guard length > 0 else { return }
+    let oldEnd = from + length
+    var old = from
+    var new = to
+    let offsetInPMD = from.rawValue & (pmdSize - 1)
+    if offsetInPMD != 0 && length >= pmdSize - offsetInPMD
+      && offsetInPMD == to.rawValue & (pmdSize - 1)
+      && canAlignDown(mm, oldVMA, from) && canAlignDown(mm, newVMA, to)
+    {
+      old = VirtAddr(from.rawValue & ~(pmdSize - 1))
+      new = VirtAddr(to.rawValue & ~(pmdSize - 1))
     }
-    if moved > 0 {
-      cost.ptesChanged += 2 * moved
-      cost.tlbFlushRanges += 1
+    let movesTables = oldVMA.uffd == nil
+    var changed = 0
+    var flushes = 0
+    while old < oldEnd {
+      let extent = Swift.min(
+        pmdSize - (old.rawValue & (pmdSize - 1)), oldEnd - old,
+        pmdSize - (new.rawValue & (pmdSize - 1)))
+      defer {
+        old += extent
+        new += extent
+      }
+      let oldKey = old.vpn >> 9
+      let newKey = new.vpn >> 9
+      guard mm.pageTable.tables[oldKey] != nil else { continue }
+      if extent == pmdSize && movesTables && mm.pageTable.tables[newKey] == nil {
+        mm.pageTable.moveTable(from: oldKey, to: newKey)
+        changed += 1
+        flushes += 1
+        continue
+      }
+      mm.pageTable.allocateTable(new)
+      var moved = 0
+      if extent == pageSize {
+        let pte = mm.pageTable.set(old, .none)
+        if !pte.isNone {
+          mm.pageTable.set(new, pte)
+          moved = 1
+        }
+      } else {
+        let present = mm.pageTable.present(in: old, old + extent)
+        for (addr, pte) in present {
+          mm.pageTable.set(addr, .none)
+          mm.pageTable.set(new + (addr - old), pte)
+        }
+        moved = present.count
+      }
+      if moved > 0 {
+        changed += 2 * moved
+        flushes += 1
+      }
     }
+    cost.ptesChanged += changed
+    cost.tlbFlushRanges += flushes
+  }
+
+  /// `can_align_down()`: `addr` is where `vma` starts and nothing is mapped between
+  /// the 2 MiB boundary below it and `addr`.
+  private func canAlignDown(_ mm: MM, _ vma: VMA, _ addr: VirtAddr) -> Bool {
+    guard vma.vmStart == addr else { return false }
+    let masked = VirtAddr(addr.rawValue & ~(pmdSize - 1))
+    guard let first = mm.vmas.findVMA(masked) else { return true }
+    return first.vmStart >= addr
   }
 }
