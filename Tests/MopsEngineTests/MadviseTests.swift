@@ -165,6 +165,22 @@ import Testing
     }
   }
 
+  /// Probe 28: advice that only acts on pages never splits the VMA.
+  @Test func pageAdviceNeverSplits() throws {
+    let world = World(checksInvariants: true)
+    let pid = world.initialPID
+    world.mapAnon(pid, page: 0, count: 3)
+    world.mapAnon(pid, page: 4, count: 3, shared: true)
+    for first: UInt64 in [0, 4] {
+      for advice in [Advice.WILLNEED, .COLD, .PAGEOUT, .POPULATE_READ, .POPULATE_WRITE, .DONTNEED, .DONTNEED_LOCKED] {
+        try madvise(world, pid, page: first + 1, count: 1, advice)
+      }
+    }
+    try madvise(world, pid, page: 1, count: 1, .FREE)
+    try madvise(world, pid, page: 5, count: 1, .REMOVE)
+    #expect(layout(world, pid) == ["0-3", "4-7"])
+  }
+
   @Test func nohugepageDoesNotMergeBackAfterHugepage() throws {
     let (world, pid) = try written(3)
     try madvise(world, pid, page: 1, count: 1, .HUGEPAGE)
