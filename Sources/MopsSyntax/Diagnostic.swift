@@ -156,6 +156,9 @@ public struct DiagnosticBag: Sendable {
 
   public init(limit: Int = 100) { self.limit = limit }
 
+  /// Whether further reports are only counted.
+  public var isFull: Bool { diagnostics.count >= limit }
+
   public var errorCount: Int { diagnostics.count(where: { $0.severity == .error }) + suppressed }
   public var hasErrors: Bool { errorCount > 0 }
 

@@ -36,6 +36,10 @@ struct Parser {
   var previousEnd = 0
   var diagnostics: DiagnosticBag
   var nameSlots = 0
+  var symbols = SymbolTable()
+  var exprs: [Expr] = []
+  var strings: [[UInt8]] = []
+  var flagWords: [FlagWord] = []
   var blockDepth = 0
   var expressionDepth = 0
   /// Open `(` and `[` (newlines inside them are skipped).
@@ -51,6 +55,7 @@ struct Parser {
     diagnostics = DiagnosticBag(limit: ParserLimits.diagnosticLimit)
     token = Token(.endOfInput, .at(0))
     token = lexer.next()
+    exprs.reserveCapacity(buf.count / 10)
   }
 
   // MARK: Token plumbing
@@ -137,7 +142,8 @@ struct Parser {
 
   mutating func makeName(_ t: Token) -> Name {
     defer { nameSlots += 1 }
-    return Name(text(t.range), t.range, slot: nameSlots)
+    let symbol = symbols.intern(buf, t.range, hash: UInt32(truncatingIfNeeded: t.value))
+    return Name(t.range, slot: Int32(truncatingIfNeeded: nameSlots), symbol: Int32(symbol))
   }
 
   /// A name that refers to something bound (a region, process, uffd or value).
@@ -190,12 +196,15 @@ struct Parser {
       }
       diagnostics.merge(bag)
     }
-    return Script(statements: statements, directives: directives, nameSlotCount: nameSlots)
+    return Script(
+      statements: statements, directives: directives, exprs: exprs, strings: strings, flagWords: flagWords,
+      symbolTable: symbols, nameSlotCount: nameSlots)
   }
 
   // statement_list = { [ statement ] ( NEWLINE | ";" ) }
   mutating func parseStatementList(inBlock: Bool) -> [Statement] {
     var list: [Statement] = []
+    if !inBlock { list.reserveCapacity(buf.count / 32) }
     while true {
       switch token.kind {
       case .newline, .semicolon:
