@@ -413,7 +413,10 @@ public enum Observation: String, Hashable, Sendable, CaseIterable {
   // per page (operand: an address; the page containing it)
   case frame, mapcount, exclusive
   case anonExclusive = "anon_exclusive"
-  case present, zeropage, none, writable, contents, byte
+  case present, zeropage
+  /// `none`: no PTE at all (pte_none).
+  case pteNone = "none"
+  case writable, contents, byte
   // per VMA (operand: an address inside it)
   case flags, prot, mapped
   case vmaStart = "vma_start"

@@ -486,7 +486,7 @@ public struct Checker: Sendable {
       switch o {
       case .frame: return .frame
       case .mapcount, .byte, .vmaStart, .vmaEnd, .size, .vmas, .rss, .anonPages, .moved, .result: return .int
-      case .exclusive, .anonExclusive, .present, .zeropage, .none, .writable, .mapped: return .bool
+      case .exclusive, .anonExclusive, .present, .zeropage, .pteNone, .writable, .mapped: return .bool
       case .contents: return .contents
       case .flags: return .vmFlags
       case .prot: return .prot

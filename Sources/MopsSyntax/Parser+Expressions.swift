@@ -106,7 +106,17 @@ extension Parser {
       }
       advance()
       try operandFollows(op.rawValue)
-      let rhs = try parseBinary(level == .comparison ? .bitOr : Level(rawValue: level.rawValue + 1)!)
+      // Left associative: the right operand binds strictly tighter than `op`.
+      let rhs: ExprID
+      switch level {
+      case .product: rhs = try parseUnit()
+      case .comparison: rhs = try parseBinary(.bitOr)
+      case .or: rhs = try parseBinary(.and)
+      case .and: rhs = try parseBinary(.not)
+      case .not: rhs = try parseBinary(.comparison)
+      case .bitOr: rhs = try parseBinary(.sum)
+      case .sum: rhs = try parseBinary(.product)
+      }
       lhs = add(.binary(op, lhs, rhs), range(lhs).union(range(rhs)))
     }
   }

@@ -14,7 +14,9 @@ public enum Keyword: String, CaseIterable, Hashable, Sendable {
   // observations
   case prot, flags, frame, mapcount, exclusive
   case anonExclusive = "anon_exclusive"
-  case present, none, writable, contents, byte, mapped
+  case present
+  case pteNone = "none"
+  case writable, contents, byte, mapped
   case vmaStart = "vma_start"
   case vmaEnd = "vma_end"
   case size, vmas, rss
@@ -30,7 +32,7 @@ public enum Keyword: String, CaseIterable, Hashable, Sendable {
     case .anonExclusive: return .anonExclusive
     case .present: return .present
     case .zeropage: return .zeropage
-    case .none: return .none
+    case .pteNone: return .pteNone
     case .writable: return .writable
     case .contents: return .contents
     case .byte: return .byte
