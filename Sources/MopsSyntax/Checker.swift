@@ -95,7 +95,7 @@ public struct Checker: Sendable {
 
   /// Binds `name` to a new binding of `kind`.
   private mutating func declare(_ name: Name, _ kind: NameKind) {
-    let spelled = text(name)
+    let spelled = abbreviated(text(name))
     if let existing = lookup(name) {
       let previous = bindings[existing]
       if case .unknown = kind {
@@ -118,14 +118,14 @@ public struct Checker: Sendable {
         "a `for` body cannot bind names (`\(spelled)` would be bound once per iteration); bind it before the loop")
     }
     let id = bindings.count
-    bindings.append(Binding(name: spelled, kind: kind, range: name.range))
+    bindings.append(Binding(name: text(name), kind: kind, range: name.range))
     symbolBindings[name.symbolIndex] = id
     resolutions[Int(name.slot)] = id
   }
 
   /// Resolves a use of `name`; nil (after reporting) when it is not bound yet.
   private mutating func resolve(_ name: Name) -> NameKind? {
-    let spelled = text(name)
+    let spelled = abbreviated(text(name))
     if let id = lookup(name) {
       resolutions[Int(name.slot)] = id
       return bindings[id].kind
@@ -155,7 +155,7 @@ public struct Checker: Sendable {
 
   /// A name that must be a process (`on P`, `exit P`, `… in P`).
   private mutating func expectProcess(_ name: Name) {
-    let spelled = text(name)
+    let spelled = abbreviated(text(name))
     guard let kind = resolve(name) else { return }
     switch kind {
     case .process, .unknown: return
@@ -166,7 +166,7 @@ public struct Checker: Sendable {
 
   /// A name that must be a userfaultfd.
   private mutating func expectUffd(_ name: Name) {
-    let spelled = text(name)
+    let spelled = abbreviated(text(name))
     guard let kind = resolve(name) else { return }
     switch kind {
     case .uffd, .unknown: return
@@ -434,7 +434,7 @@ public struct Checker: Sendable {
       case .value(let t): return t
       case .unknown: return .unknown
       case .process, .uffd:
-        let spelled = text(n)
+        let spelled = abbreviated(text(n))
         diagnostics.report(.wrongKind, at: n.range, "`\(spelled)` is \(kind.phrase), not a value; use it with `on \(spelled)`, `in \(spelled)` or `via \(spelled)`")
         return .unknown
       }
@@ -454,7 +454,7 @@ public struct Checker: Sendable {
         default: (candidates, family) = (KernelNames.allConstantNames, "constant")
         }
         let id: DiagnosticID = expecting == .advice ? .unknownAdvice : .unknownConstant
-        diagnostics.report(id, at: script[e].range, "unknown \(family) `\(word)`" + KernelNames.didYouMean(word, among: candidates))
+        diagnostics.report(id, at: script[e].range, "unknown \(family) `\(abbreviated(word))`" + KernelNames.didYouMean(word, among: candidates))
         return .unknown
       }
     case .not(let operand):
@@ -503,7 +503,7 @@ public struct Checker: Sendable {
         let word = symbols[Int(w.symbol)]
         diagnostics.report(
           .unknownVMFlag, at: w.range,
-          "`\(word)` is not a VMA flag mnemonic" + KernelNames.didYouMean(word, among: KernelNames.vmFlagMnemonics)
+          "`\(abbreviated(word))` is not a VMA flag mnemonic" + KernelNames.didYouMean(word, among: KernelNames.vmFlagMnemonics)
             + " (smaps VmFlags: dc wf rd wr ex …; grammar.md lists them all)")
       }
       return .bool

@@ -189,3 +189,16 @@ public struct DiagnosticBag: Sendable {
     }.map(\.element)
   }
 }
+
+/// `text` as a message quotes it: at most `limit` characters, then `…`, so a name
+/// or word of any length (a 100 MB identifier) prints as one short line.
+func abbreviated(_ text: String, limit: Int = 40) -> String {
+  var count = 0
+  var end = text.startIndex
+  while end < text.endIndex {
+    if count == limit { return String(text[..<end]) + "…" }
+    end = text.index(after: end)
+    count += 1
+  }
+  return text
+}

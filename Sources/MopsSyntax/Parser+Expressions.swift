@@ -26,7 +26,9 @@ extension Parser {
   /// Counts one level of expression nesting; fails past the limit.
   mutating func enterNesting() throws(ParseAbort) {
     guard expressionDepth < ParserLimits.maxExpressionDepth else {
-      throw fail(.nestingTooDeep, "expression nested more than \(ParserLimits.maxExpressionDepth) deep; split it with `let`")
+      throw fail(
+        .nestingTooDeep,
+        "expression too long or nested too deep (more than \(ParserLimits.maxExpressionDepth) operators and brackets); split it with `let`")
     }
     expressionDepth += 1
   }
@@ -74,6 +76,10 @@ extension Parser {
   /// `subexpr`): parses operators of `minLevel` or tighter, each level left
   /// associative except the comparisons, which do not chain.
   mutating func parseBinary(_ minLevel: Level) throws(ParseAbort) -> ExprID {
+    // Each operator deepens the (left-leaning) tree by one, so it counts as nesting:
+    // a million-term `1+1+…` is reported instead of overflowing the checker's stack.
+    let depthOnEntry = expressionDepth
+    defer { expressionDepth = depthOnEntry }
     var lhs: ExprID
     if minLevel <= .not && isKeyword(.not) {
       let start = token.range
@@ -104,6 +110,7 @@ extension Parser {
       } else if level < .comparison {
         comparedAlready = false
       }
+      try enterNesting()
       advance()
       try operandFollows(op.rawValue)
       // Left associative: the right operand binds strictly tighter than `op`.
@@ -221,7 +228,7 @@ extension Parser {
       return inner
     case .keyword(.cost):
       advance()
-      let word = token.kind == .identifier ? text(token.range) : ""
+      let word = token.kind == .identifier ? quoted(token.range) : ""
       guard let counter = KernelNames.costCounters.firstIndex(of: word) else {
         throw fail(
           .unknownCounter,

@@ -97,7 +97,7 @@ extension Parser {
       if peek().kind == .assign {
         kind = try parseBinding()
       } else {
-        let word = text(token.range)
+        let word = quoted(token.range)
         let statements = Keyword.allCases.prefix(while: { $0 != .and }).map(\.rawValue)
         throw fail(.expectedStatement, "`\(word)` is not a statement" + KernelNames.didYouMean(word, among: statements) + "; to bind a name write `\(word) = …`")
       }
@@ -157,7 +157,7 @@ extension Parser {
 
   /// Reports an identifier in option position that the statement does not take.
   mutating func unknownOption(_ statement: String, _ candidates: [String]) -> ParseAbort {
-    let word = text(token.range)
+    let word = quoted(token.range)
     return fail(
       .unknownOption,
       "`\(word)` is not an option of \(statement)" + KernelNames.didYouMean(word, among: candidates)
@@ -494,7 +494,7 @@ extension Parser {
     }
     let views = ["maps", "pages", "tree", "stats"]
     if token.kind == .identifier {
-      let word = text(token.range)
+      let word = quoted(token.range)
       throw fail(.unknownView, "`\(word)` is not a view" + KernelNames.didYouMean(word, among: views) + " (views: maps, pages RANGE, tree, stats)")
     }
     throw fail(.unknownView, "expected a view (maps, pages RANGE, tree, stats), found \(describe(token))")
@@ -556,7 +556,7 @@ extension Parser {
       advance()
       kind = .notModelled
     case .constant:
-      let word = text(token.range)
+      let word = quoted(token.range)
       let range = token.range
       let hash = UInt32(truncatingIfNeeded: token.value)
       advance()
@@ -571,7 +571,7 @@ extension Parser {
         }
         var code: Int32?
         if token.kind == .constant {
-          let codeWord = text(token.range)
+          let codeWord = quoted(token.range)
           let codes = KernelNames.signalCodes.filter { $0.signo == signal.signo }
           if let c = codes.first(where: { $0.name == codeWord }) {
             code = c.code
@@ -596,7 +596,7 @@ extension Parser {
     case .newline, .endOfInput:
       throw fail(.invalidOutcome, "expected an outcome after `=>`: \(outcomes)")
     default:
-      let word = token.kind == .identifier ? text(token.range) : ""
+      let word = token.kind == .identifier ? quoted(token.range) : ""
       let hint = word.isEmpty ? "" : KernelNames.didYouMean(word.uppercased(), among: KernelNames.errnoNames)
       throw fail(.invalidOutcome, "\(describe(token)) is not an outcome" + hint + "; expected \(outcomes)")
     }

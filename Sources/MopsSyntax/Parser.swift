@@ -14,9 +14,9 @@ public struct ParsedScript: Sendable {
 public enum ParserLimits {
   /// `on`/`for` blocks nested deeper than this are reported and skipped.
   public static let maxBlockDepth = 64
-  /// Parentheses, `not`, subscripts and observation operands nested deeper than this
-  /// are reported.
-  public static let maxExpressionDepth = 64
+  /// Expressions deeper than this (counting binary operators, parentheses, `not`,
+  /// subscripts and observation operands) are reported.
+  public static let maxExpressionDepth = 128
   /// Diagnostics kept per phase; more are counted ("N more diagnostics not shown").
   public static let diagnosticLimit = 100
 }
@@ -84,6 +84,11 @@ struct Parser {
     String(decoding: UnsafeBufferPointer(rebasing: buf[range.start..<range.end]), as: UTF8.self)
   }
 
+  /// The text of `range` as a message quotes it (abbreviated past 40 characters).
+  func quoted(_ range: SourceRange) -> String {
+    abbreviated(text(SourceRange(range.start, Swift.min(range.end, range.start + 200))))
+  }
+
   /// Whether the current token is the identifier `word` (an option word).
   func isWord(_ word: StaticString) -> Bool {
     guard token.kind == .identifier, token.range.length == word.utf8CodeUnitCount else { return false }
@@ -103,8 +108,7 @@ struct Parser {
     case .string: return "a string"
     case .integer: return "the number `\(text(t.range))`"
     default:
-      let s = t.range.length > 40 ? text(SourceRange(t.range.start, t.range.start + 40)) + "…" : text(t.range)
-      return "`\(s)`"
+      return "`\(quoted(t.range))`"
     }
   }
 
@@ -171,7 +175,7 @@ struct Parser {
     case .constant:
       throw fail(
         .capitalizedName,
-        "names start with a lowercase letter or `_` (capitalized words are kernel constants such as EBUSY); write `\(text(token.range).lowercased())`")
+        "names start with a lowercase letter or `_` (capitalized words are kernel constants such as EBUSY); write `\(quoted(token.range).lowercased())`")
     default:
       throw fail(.expectedToken, "expected a name, found \(describe(token))")
     }

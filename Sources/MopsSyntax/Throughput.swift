@@ -41,6 +41,29 @@ public enum SyntaxThroughput {
     return out
   }
 
+  /// Hostile inputs of about `megabytes` MB each, by name: the cases of issue 3's "Bad
+  /// input" (binary garbage, invalid UTF-8, one huge line, deep nesting, numbers past
+  /// 64 bits).
+  public static func badInputs(megabytes: Int) -> [(name: String, bytes: [UInt8])] {
+    let size = megabytes * 1_000_000
+    var state: UInt64 = 0x9E37_79B9_7F4A_7C15
+    var garbage = [UInt8](repeating: 0, count: size)
+    for i in 0..<size {
+      state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+      garbage[i] = UInt8(truncatingIfNeeded: state >> 56)
+    }
+    let invalidUTF8 = [UInt8]((0..<size).map { $0 % 3 == 0 ? 0xC3 : $0 % 3 == 1 ? 0xFF : 0x41 })
+    let word = Array("let x = ".utf8) + [UInt8](repeating: UInt8(ascii: "a"), count: size)
+    let sum = Array("let y = ".utf8) + Array(String(repeating: "1+", count: size / 2).utf8) + [0x31]
+    let number = Array("let n = ".utf8) + [UInt8](repeating: UInt8(ascii: "9"), count: size)
+    let blocks = Array(("c = fork\n" + String(repeating: "on c {\n", count: 10_000) + String(repeating: "}\n", count: 10_000)).utf8)
+    let parens = Array(("let p = " + String(repeating: "(", count: size / 2) + String(repeating: ")", count: size / 2)).utf8)
+    return [
+      ("binary garbage", garbage), ("invalid UTF-8", invalidUTF8), ("one-line identifier", word),
+      ("one-line sum", sum), ("one-line number", number), ("10,000 nested blocks", blocks), ("nested parentheses", parens),
+    ]
+  }
+
   /// Parses and checks `source` `repetitions` times and returns the fastest run's
   /// lines per second by each clock, and the diagnostics of the last run.
   ///
