@@ -125,6 +125,13 @@ public final class Interpreter {
 
   func line(of range: SourceRange) -> Int { file.location(of: range.start).line }
 
+  /// The expression node `id` of the script being run.
+  func node(_ id: ExprID) -> Expr { checked!.script[id] }
+  /// The source range of expression `id`.
+  func span(_ id: ExprID) -> SourceRange { checked!.script[id].range }
+  /// The spelling of a name.
+  func text(_ name: Name) -> String { checked!.script.text(name) }
+
   func sourceText(_ range: SourceRange) -> String {
     let lo = max(0, min(range.start, file.bytes.count))
     let hi = max(lo, min(range.end, file.bytes.count))
