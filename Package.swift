@@ -58,6 +58,7 @@ let package = Package(
     .executableTarget(name: "MopsSyntaxBench", dependencies: ["MopsSyntax"]),
     .testTarget(name: "MopsSyntaxTests", dependencies: ["MopsSyntax"]),
     .testTarget(name: "MopsFixturesTests", dependencies: ["MopsFixtures"]),
+    .testTarget(name: "MopsCLITests", dependencies: ["mops"]),
     .testTarget(name: "LinuxBackendTests", dependencies: ["LinuxBackend", "MopsBackend", "MopsABI", "CMopsLinux"]),
   ],
   swiftLanguageModes: [.v6]
