@@ -546,6 +546,18 @@ struct RemapBench {
     #expect(b.pte(5) == .zeroPage && b.vma(4)!.vmPgoff == page(4).vpn)
   }
 
+  @Test func moveIntoTheSameVMARejoinsItWhenUnfaultedAndSplitsItWhenFaulted() throws {
+    try b.map(0, 10)
+    world.readZeroPage(pid, page(1))
+    try b.remap(0, 2, 2, [.maymove, .fixed], to: 5)
+    #expect(b.layout == ["2-10:rw-p:ac"])
+    #expect(b.pte(6) == .zeroPage && b.vma(2)!.vmPgoff == page(2).vpn)
+    try b.map(20, 10)
+    b.write(20)
+    try b.remap(20, 2, 2, [.maymove, .fixed], to: 25)
+    #expect(b.layout == ["2-10:rw-p:ac", "22-25:rw-p:ac", "25-27:rw-p:ac", "27-30:rw-p:ac"])
+  }
+
   @Test func forkChildPieceMovedBackDoesNotMergeWithAnUnfaultedNeighbour() throws {
     for inChild in [false, true] {
       let w = World(checksInvariants: true)
