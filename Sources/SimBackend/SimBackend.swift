@@ -13,7 +13,7 @@ public final class SimBackend: Backend {
     do {
       _ = try world.mmap(
         world.initialPID, addr: Arena.guardPage, length: pageSize, prot: [],
-        flags: [.private, .anonymous, .fixedNoreplace])
+        flags: [.shared, .anonymous, .fixedNoreplace])
     } catch {
       preconditionFailure("a fresh world cannot map the guard page: \(error)")
     }
