@@ -18,7 +18,7 @@ let package = Package(
     .executableTarget(
       name: "mops",
       dependencies: [
-        "MopsFixtures", "MopsInterpreter", "MopsSyntax",
+        "MopsFixtures", "MopsFuzz", "MopsInterpreter", "MopsSyntax",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ]),
     // Vocabulary shared by every layer: errno, signals, syscall flag sets, typed
@@ -40,6 +40,8 @@ let package = Package(
     // Discovers, runs and reports `.mops` fixtures (`mops test`, `swift test`).
     .target(
       name: "MopsFixtures", dependencies: ["MopsInterpreter", "MopsSyntax", "SimBackend", "LinuxBackend", "DiffBackend"]),
+    // Random scripts under --backend both, with shrinking of every disagreement.
+    .target(name: "MopsFuzz", dependencies: ["MopsFixtures", "MopsInterpreter", "MopsSyntax"]),
     // Syscalls Swift cannot make directly (variadic ioctl, the userfaultfd uapi).
     .target(name: "CMopsLinux"),
     // The live kernel as a backend: worker processes, arena placement, /proc observations.

@@ -10,6 +10,13 @@ public final class SimBackend: Backend {
   /// setting (on in debug builds).
   public init(checksInvariants: Bool? = nil) {
     world = World(checksInvariants: checksInvariants)
+    do {
+      _ = try world.mmap(
+        world.initialPID, addr: Arena.guardPage, length: pageSize, prot: [],
+        flags: [.private, .anonymous, .fixedNoreplace])
+    } catch {
+      preconditionFailure("a fresh world cannot map the guard page: \(error)")
+    }
   }
 
   public var name: String { "sim" }
@@ -112,8 +119,9 @@ public final class SimBackend: Backend {
     return OpOutcome(r.errno.map { .errno($0) } ?? .ok, field: r.field, reason: reason, sharing: r.error?.sharing)
   }
 
+  /// The VMAs inside the arena (the guard page above it is not shown).
   public func vmas(of pid: PID) throws(BackendError) -> [VMAInfo] {
-    do { return try world.vmaInfos(pid) } catch { throw BackendError(error.reason) }
+    do { return try world.vmaInfos(pid).filter { $0.start < Arena.end } } catch { throw BackendError(error.reason) }
   }
 
   public func pages(of pid: PID, at addr: VirtAddr, count: Int) throws(BackendError) -> [PageInfo] {
@@ -127,8 +135,12 @@ public final class SimBackend: Backend {
     return result
   }
 
+  /// Totals over the arena (the guard page above it is not counted).
   public func processInfo(_ pid: PID) throws(BackendError) -> ProcessInfo {
-    do { return try world.processInfo(pid) } catch { throw BackendError(error.reason) }
+    var info: ProcessInfo
+    do { info = try world.processInfo(pid) } catch { throw BackendError(error.reason) }
+    info.vmaCount = try vmas(of: pid).count
+    return info
   }
 
   private final class Snapshot: BackendSnapshot {
