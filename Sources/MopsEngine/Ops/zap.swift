@@ -40,7 +40,7 @@ extension World {
     let firstKey = start.vpn >> 9
     let lastKey = (end.vpn &- 1) >> 9
     func free(_ key: UInt64) {
-      guard mm.pageTable.tables[key] != nil else { return }
+      guard mm.pageTable.hasTable(key: key) else { return }
       let regionStart = VirtAddr(key << 21)
       let regionEnd = VirtAddr((key &+ 1) << 21)
       var stillUsed = false
@@ -53,7 +53,7 @@ extension World {
       }
       if !stillUsed { mm.pageTable.freeTable(key: key) }
     }
-    if lastKey &- firstKey <= UInt64(mm.pageTable.tables.count) {
+    if lastKey &- firstKey <= UInt64(mm.pageTable.tableCount) {
       var key = firstKey
       while true {
         free(key)
@@ -61,7 +61,9 @@ extension World {
         key &+= 1
       }
     } else {
-      for key in mm.pageTable.tables.keys.filter({ $0 >= firstKey && $0 <= lastKey }) { free(key) }
+      var keys: [UInt64] = []
+      mm.pageTable.forEachTable(from: firstKey, through: lastKey) { key, _ in keys.append(key) }
+      for key in keys { free(key) }
     }
   }
 
