@@ -14,7 +14,12 @@ public final class MM {
   /// copies possibly-pinned pages eagerly.
   public var hasPinned = false
   /// The userfaultfds this process holds open (its file table, as far as uffds go).
-  public var uffds: Set<UserfaultfdCtx.ID> = []
+  public var uffds: Set<UserfaultfdCtx.ID> = [] {
+    didSet { uffdsGeneration &+= 1 }
+  }
+  /// Bumped by every change to `uffds`; keeps ``World``'s cache of the last userfaultfd
+  /// lookup honest.
+  var uffdsGeneration: UInt32 = 0
   /// Buffers this process pinned (``World/pin(_:addr:length:)``), oldest first.
   public internal(set) var pinnedBuffers: [PinnedBuffer] = []
   /// The event that created this process (the fork, or `.none` for the first).

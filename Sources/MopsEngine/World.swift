@@ -8,7 +8,12 @@ import MopsABI
 /// returns a result or throws a ``KernelError`` carrying the errno.
 public final class World {
   /// Processes by pid, including exited ones until they are reaped from the view.
-  public internal(set) var processes: [PID: MM] = [:]
+  public internal(set) var processes: [PID: MM] = [:] {
+    didSet { lastProcess = nil }
+  }
+  /// The process the last ``process(_:)`` found: operations come in runs on one pid, and
+  /// this spares them the dictionary lookup. Cleared whenever `processes` changes.
+  private var lastProcess: MM?
   /// Physical frames, indexed by `pfn - firstPFN`.
   public internal(set) var folios: ContiguousArray<Folio> = []
   var freeFrames: [UInt32] = []
@@ -18,7 +23,12 @@ public final class World {
   public internal(set) var anonVMAs: [AnonVMA] = [AnonVMA(parent: .none)]
   public internal(set) var shmemObjects: [ShmemObject.ID: ShmemObject] = [:]
   var nextShmem: UInt32 = 1
-  public internal(set) var uffds: [UserfaultfdCtx.ID: UserfaultfdCtx] = [:]
+  public internal(set) var uffds: [UserfaultfdCtx.ID: UserfaultfdCtx] = [:] {
+    didSet { lastUffd = nil }
+  }
+  /// The last lookup that passed ``uffdContext(_:_:)``, valid while neither `uffds` nor
+  /// the holder's set of fds changed (a run of ioctls on one fd skips the hashing).
+  var lastUffd: (mm: MM, generation: UInt32, id: UserfaultfdCtx.ID, ctx: UserfaultfdCtx)?
   var nextUffd: UInt32 = 1
   var nextPID: Int32 = 1
   /// The event log; index 0 is a placeholder so `EventID.none` is never a real event.
@@ -85,9 +95,18 @@ public final class World {
     return mm
   }
 
+  /// The live process `pid`, if there is one.
+  @inline(__always)
+  func process(_ pid: PID) -> MM? {
+    if let mm = lastProcess, mm.pid == pid { return mm }
+    let mm = processes[pid]
+    lastProcess = mm
+    return mm
+  }
+
   /// The live process `pid`, or ESRCH.
   func mm(_ pid: PID) throws(KernelError) -> MM {
-    guard let mm = processes[pid] else { throw KernelError(.ESRCH, "no process with \(pid)") }
+    guard let mm = process(pid) else { throw KernelError(.ESRCH, "no process with \(pid)") }
     return mm
   }
 

@@ -68,7 +68,7 @@ extension World {
   /// for `UFFD_FEATURE_SIGBUS`).
   public func touch(_ pid: PID, addr: VirtAddr, write: Bool, fill: UInt8?) -> AccessOutcome {
     defer { verify(after: "touch \(pid) \(addr)") }
-    guard let mm = processes[pid] else { return .noSuchProcess(pid) }
+    guard let mm = process(pid) else { return .noSuchProcess(pid) }
     let (pte, outcome) = userAccess(mm, addr, write: write)
     guard outcome == .ok else { return outcome }
     if write, let fill {
@@ -88,7 +88,7 @@ extension World {
   /// that page's.
   public func writeBytes(_ pid: PID, addr: VirtAddr, _ bytes: [UInt8]) -> AccessOutcome {
     defer { verify(after: "write \(pid) \(addr)") }
-    guard let mm = processes[pid] else { return .noSuchProcess(pid) }
+    guard let mm = process(pid) else { return .noSuchProcess(pid) }
     var done = 0
     while done < bytes.count {
       let at = addr + UInt64(done)
@@ -110,7 +110,7 @@ extension World {
   /// returned with that page's outcome.
   public func readBytes(_ pid: PID, addr: VirtAddr, count: Int) -> (bytes: [UInt8], outcome: AccessOutcome) {
     defer { verify(after: "read \(pid) \(addr)") }
-    guard let mm = processes[pid] else { return ([], .noSuchProcess(pid)) }
+    guard let mm = process(pid) else { return ([], .noSuchProcess(pid)) }
     var result: [UInt8] = []
     while result.count < count {
       let at = addr + UInt64(result.count)

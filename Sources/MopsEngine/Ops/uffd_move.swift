@@ -49,14 +49,16 @@ public struct UffdioResult: Hashable, Sendable, CustomStringConvertible {
   /// The outcome of a walk over `length` bytes that did `done` bytes and stopped with
   /// `error` (if any).
   static func walked(length: UInt64, done: UInt64, error: KernelError?) -> UffdioResult {
-    if error?.isNotModelled == true {
-      return UffdioResult(errno: error!.errno, field: nil, bytes: done, error: error)
+    guard let error else {
+      return UffdioResult(errno: done == length ? nil : .EAGAIN, field: Int64(done), bytes: done, error: nil)
+    }
+    if error.isNotModelled {
+      return UffdioResult(errno: error.errno, field: nil, bytes: done, error: error)
     }
     if done > 0 {
       return UffdioResult(errno: done == length ? nil : .EAGAIN, field: Int64(done), bytes: done, error: error)
     }
-    let e = error!
-    return UffdioResult(errno: e.errno, field: -Int64(e.errno.rawValue), bytes: 0, error: e)
+    return UffdioResult(errno: error.errno, field: -Int64(error.errno.rawValue), bytes: 0, error: error)
   }
 
   /// Whether the ioctl returned 0.
@@ -123,7 +125,7 @@ extension World {
     } catch {
       return .untouched(error)
     }
-    let mm = processes[pid]!
+    let mm = process(pid)!
     let (moved, error) = movePages(mm, uffd, dst: dst, src: src, length: length, allowSrcHoles: mode.contains(.allowSrcHoles))
     return .walked(length: length, done: moved, error: error)
   }
