@@ -171,6 +171,46 @@ public struct PageTable: Sendable {
     return old
   }
 
+  /// Clears every non-none entry in `[start, end)` in address order, calling `body`
+  /// with its address and the entry it held right after clearing it. Tables stay
+  /// allocated. Returns how many entries were cleared. `body` must not touch this page
+  /// table.
+  @discardableResult
+  mutating func clear(in start: VirtAddr, _ end: VirtAddr, _ body: (VirtAddr, PTE) -> Void) -> Int {
+    guard start < end, used > 0 else { return 0 }
+    let first = start.vpn >> 9
+    let last = (end.vpn &- 1) >> 9
+    var cleared = 0
+    func clearTable(_ key: UInt64, _ pageTable: inout PageTable) {
+      guard let b = pageTable.bucket(of: key), pageTable.buckets[b].table.used > 0 else { return }
+      let base = key << 9
+      let lo = Int(max(start.vpn, base) - base)
+      let hi = Int(min(end.vpn, base + 512) - base)
+      for slot in lo..<hi {
+        let pte = pageTable.buckets[b].table.entries[slot]
+        if pte.isNone { continue }
+        pageTable.buckets[b].table.entries[slot] = .none
+        pageTable.buckets[b].table.used -= 1
+        pageTable.used -= 1
+        cleared += 1
+        body(VirtAddr((base + UInt64(slot)) << pageShift), pte)
+      }
+    }
+    if last &- first < UInt64(tableCount) {
+      var key = first
+      while true {
+        clearTable(key, &self)
+        if key == last { break }
+        key &+= 1
+      }
+    } else {
+      var keys: [UInt64] = []
+      forEachTable(from: first, through: last) { key, _ in keys.append(key) }
+      for key in keys { clearTable(key, &self) }
+    }
+    return cleared
+  }
+
   // MARK: Tables
 
   /// Installs a whole last-level table at `key`, where there is none yet (fork's bulk

@@ -82,7 +82,8 @@ extension World {
     }
     var nstart = start
     var tmp = first.vmStart
-    while let vma = mm.vmas.findVMA(nstart), vma.vmStart < end {
+    var next: VMA? = first
+    while let vma = next, vma.vmStart < end {
       guard vma.vmStart == tmp else {
         throw KernelError(
           .ENOMEM, "mprotect: hole at [\(tmp), \(vma.vmStart)); earlier VMAs keep the change")
@@ -96,6 +97,8 @@ extension World {
       let covering = try mprotectFixup(mm, vma, nstart, rangeEnd, newFlags, &changedPTEs)
       tmp = covering.vmEnd
       nstart = tmp
+      // A VMA starting at or past `end` ends the walk, so there is nothing to look up.
+      next = nstart < end ? mm.vmas.findVMA(nstart) : nil
     }
     if tmp < end {
       throw KernelError(

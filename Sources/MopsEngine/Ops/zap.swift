@@ -10,16 +10,14 @@ extension World {
   /// flush range is counted when anything was cleared.
   @discardableResult
   func zapPTERange(_ mm: MM, _ start: VirtAddr, _ end: VirtAddr) -> Int {
-    let present = mm.pageTable.present(in: start, end)
-    for (addr, pte) in present {
-      mm.pageTable.set(addr, .none)
+    let cleared = mm.pageTable.clear(in: start, end) { _, pte in
       if pte.isPage { dropMapping(pte.pfn) }
     }
-    if !present.isEmpty {
-      cost.ptesChanged += present.count
+    if cleared > 0 {
+      cost.ptesChanged += cleared
       cost.tlbFlushRanges += 1
     }
-    return present.count
+    return cleared
   }
 
   /// Called when a VMA leaves an mm for good (munmap, exit, the unmapped part of a
