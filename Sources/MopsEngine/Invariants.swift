@@ -115,8 +115,12 @@ extension World {
   }
 
   /// Runs ``checkInvariants()`` when enabled and stops the program on a violation.
+  @inline(__always)
   func verify(after operation: @autoclosure () -> String) {
-    guard checksInvariants else { return }
+    if checksInvariants { verifyNow(after: operation) }
+  }
+
+  private func verifyNow(after operation: () -> String) {
     do {
       try checkInvariants()
     } catch {

@@ -151,23 +151,21 @@ public struct PageTable: Sendable {
     let vpn = addr.vpn
     let key = vpn >> 9
     let slot = Int(vpn & 511)
+    let b: Int
     if pte.isNone {
-      guard let b = bucket(of: key) else { return .none }
-      let old = buckets[b].table.entries[slot]
-      if !old.isNone {
-        buckets[b].table.entries[slot] = .none
-        buckets[b].table.used -= 1
-        used -= 1
-      }
+      guard let found = bucket(of: key), !buckets[found].table.entries[slot].isNone else { return .none }
+      b = found
+    } else {
+      b = bucketAllocating(key)
+    }
+    // One uniqueness check for the buckets and one for the table's entries.
+    let old = buckets.withUnsafeMutableBufferPointer { tables in
+      let old = tables[b].table.entries[slot]
+      tables[b].table.entries[slot] = pte
+      if old.isNone != pte.isNone { tables[b].table.used += pte.isNone ? -1 : 1 }
       return old
     }
-    let b = bucketAllocating(key)
-    let old = buckets[b].table.entries[slot]
-    buckets[b].table.entries[slot] = pte
-    if old.isNone {
-      buckets[b].table.used += 1
-      used += 1
-    }
+    if old.isNone != pte.isNone { used += pte.isNone ? -1 : 1 }
     return old
   }
 

@@ -48,6 +48,7 @@ public struct UffdioResult: Hashable, Sendable, CustomStringConvertible {
 
   /// The outcome of a walk over `length` bytes that did `done` bytes and stopped with
   /// `error` (if any).
+  @inline(__always)
   static func walked(length: UInt64, done: UInt64, error: KernelError?) -> UffdioResult {
     guard let error else {
       return UffdioResult(errno: done == length ? nil : .EAGAIN, field: Int64(done), bytes: done, error: nil)
@@ -133,7 +134,7 @@ extension World {
   /// `move_pages()`: the VMA stage and the page walk. Returns the bytes moved and the
   /// error that stopped the walk.
   private func movePages(_ mm: MM, _ uffd: UserfaultfdCtx.ID, dst: VirtAddr, src: VirtAddr, length: UInt64, allowSrcHoles: Bool) -> (UInt64, KernelError?) {
-    guard var dstVMA = mm.vmas.vma(containing: dst) else {
+    guard var dstVMA = mm.vma(containing: dst) else {
       return (0, KernelError(.ENOENT, "no VMA contains dst \(dst)"))
     }
     if !dstVMA.vmFlags.contains(.shared) && dstVMA.anonVMA == .none {
@@ -142,7 +143,7 @@ extension World {
     let srcVMA: VMA
     if dstVMA.contains(src) {
       srcVMA = dstVMA
-    } else if let v = mm.vmas.vma(containing: src) {
+    } else if let v = mm.vma(containing: src) {
       srcVMA = v
     } else {
       return (0, KernelError(.ENOENT, "no VMA contains src \(src)"))

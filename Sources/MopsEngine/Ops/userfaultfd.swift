@@ -217,8 +217,8 @@ extension World {
   /// not been done yet).
   func uffdContext(_ pid: PID, _ uffd: UserfaultfdCtx.ID) throws(KernelError) -> UserfaultfdCtx {
     let mm = try mm(pid)
-    if let last = lastUffd, last.mm === mm, last.generation == mm.uffdsGeneration, last.id == uffd {
-      return last.ctx
+    if lastUffd?.pid == pid && lastUffd?.id == uffd && lastUffd?.generation == mm.uffdsGeneration {
+      return lastUffd!.ctx
     }
     guard mm.uffds.contains(uffd), let ctx = uffds[uffd] else {
       throw KernelError(.EBADF, "\(pid) holds no fd for \(uffd)")
@@ -226,7 +226,7 @@ extension World {
     guard ctx.initialized else {
       throw KernelError(.EINVAL, "\(uffd) has not done UFFDIO_API")
     }
-    lastUffd = (mm, mm.uffdsGeneration, uffd, ctx)
+    lastUffd = UffdLookup(pid: pid, generation: mm.uffdsGeneration, id: uffd, ctx: ctx)
     return ctx
   }
 
