@@ -246,9 +246,10 @@ public struct PageTable: Sendable {
   }
 
   /// Applies `body` to the table with PMD index `key`, allocating an empty one first if
-  /// there is none. `body` must keep the table's `used` count right and must not change
-  /// how many entries are non-none (the page table's own count is not updated).
-  mutating func modifyTable(_ key: UInt64, _ body: (inout Table) -> Void) {
+  /// there is none, and returns its result. `body` must keep the table's `used` count
+  /// right and must not change how many entries are non-none (the page table's own
+  /// count is not updated).
+  mutating func modifyTable<R>(_ key: UInt64, _ body: (inout Table) -> R) -> R {
     body(&buckets[bucketAllocating(key)].table)
   }
 

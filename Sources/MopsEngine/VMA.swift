@@ -195,11 +195,23 @@ public struct VMATree: Sendable, Sequence {
 
   /// Inserts `vma` directly after position `i` (it must start at or above the end of
   /// the VMA there and end at or below the start of the next one) and returns its
-  /// position: `split_vma`'s new half goes in without a search.
+  /// position: a VMA placed next to a neighbour already found goes in without a search.
   @discardableResult
   public mutating func insert(_ vma: VMA, after i: Index) -> Index {
     count += 1
     return insert(vma, at: Index(chunk: i.chunk, slot: i.slot &+ 1))
+  }
+
+  /// Cuts the VMA at position `i` in two at `addr`, strictly inside it: the lower half
+  /// keeps its place and ends at `addr`, the upper half (same attributes, pgoff carried)
+  /// is inserted after it. Returns the position of the upper half.
+  mutating func split(_ i: Index, at addr: VirtAddr) -> Index {
+    var upper = chunks[i.chunk][i.slot]
+    upper.vmPgoff = upper.linearPageIndex(addr)
+    upper.vmStart = addr
+    chunks[i.chunk][i.slot].vmEnd = addr
+    count += 1
+    return insert(upper, at: Index(chunk: i.chunk, slot: i.slot &+ 1))
   }
 
   /// Inserts `vma` at position `i` of its chunk (the caller keeps the tree sorted and

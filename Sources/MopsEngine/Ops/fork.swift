@@ -76,8 +76,7 @@ extension World {
       let hi = Int(min(src.vmEnd.vpn, base + 512) - base)
       var copied = 0
       var writeProtected = 0
-      var table = PageTable.Table()
-      parent.pageTable.modifyTable(key) { t in
+      let table = parent.pageTable.modifyTable(key) { t in
         t.entries.withUnsafeMutableBufferPointer { e in
           folios.withUnsafeMutableBufferPointer { f in
             for i in lo..<hi {
@@ -102,7 +101,7 @@ extension World {
             }
           }
         }
-        table = t
+        return t
       }
       cost.ptesChanged += copied + writeProtected
       if lo == 0 && hi == 512 && pinned.isEmpty {

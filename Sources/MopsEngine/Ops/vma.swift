@@ -110,12 +110,8 @@ extension World {
         .ENOMEM,
         "split_vma at \(addr): map_count \(mm.mapCount) >= vm.max_map_count \(maxMapCount)")
     }
-    var upper = mm.vmas[i]
-    upper.vmPgoff = upper.linearPageIndex(addr)
-    upper.vmStart = addr
-    mm.vmas[i].vmEnd = addr
-    let at = mm.vmas.insert(upper, after: i)
-    addShmemRef(upper.shmem)
+    let at = mm.vmas.split(i, at: addr)
+    addShmemRef(mm.vmas[at].shmem)
     cost.vmaSplits += 1
     cost.vmasAllocated += 1
     return at
@@ -142,10 +138,23 @@ extension World {
   func vmaModify(
     _ mm: MM, _ start: VirtAddr, _ end: VirtAddr, _ change: (inout VMA) -> Void
   ) throws(KernelError) -> VMA {
-    guard start < end, let i = mm.vmas.index(above: start), mm.vmas[i].vmStart <= start,
-      end <= mm.vmas[i].vmEnd
-    else { preconditionFailure("vmaModify: [\(start), \(end)) is not inside one VMA") }
+    guard let i = mm.vmas.index(above: start) else {
+      preconditionFailure("vmaModify: [\(start), \(end)) is not inside one VMA")
+    }
+    return try vmaModify(mm, at: i, start, end, change)
+  }
+
+  /// ``vmaModify(_:_:_:_:)`` of the VMA at position `i`, which the caller has just
+  /// looked up.
+  @discardableResult
+  func vmaModify(
+    _ mm: MM, at i: VMATree.Index, _ start: VirtAddr, _ end: VirtAddr,
+    _ change: (inout VMA) -> Void
+  ) throws(KernelError) -> VMA {
     let vma = mm.vmas[i]
+    guard start < end, vma.vmStart <= start, end <= vma.vmEnd else {
+      preconditionFailure("vmaModify: [\(start), \(end)) is not inside one VMA")
+    }
     var proposed = vma
     change(&proposed)
     if proposed.vmFlags == vma.vmFlags && proposed.uffd == vma.uffd { return vma }
