@@ -22,7 +22,7 @@ public struct PageTable: Sendable {
   }
 
   /// Tables by `vpn / 512` (the PMD index); a table may be empty.
-  public var tables: [UInt64: Table] = [:]
+  public var tables = TableMap()
   /// Non-none entries in the whole table.
   public private(set) var used: Int = 0
 
@@ -82,6 +82,43 @@ public struct PageTable: Sendable {
     if tables[key] == nil { tables[key] = Table() }
   }
 
+  /// The PTE at `addr`, or `nil` when no table covers it (`pmd_none`): one lookup.
+  public func entryIfTable(_ addr: VirtAddr) -> PTE? {
+    let vpn = addr.vpn
+    return tables[vpn >> 9]?.entries[Int(vpn & 511)]
+  }
+
+  /// `pte_alloc` followed by a read of the PTE at `addr`: one lookup.
+  public mutating func allocateTableAndRead(_ addr: VirtAddr) -> PTE {
+    let vpn = addr.vpn
+    var pte = PTE.none
+    modifyTable(vpn >> 9) { t in pte = t.entries[Int(vpn & 511)] }
+    return pte
+  }
+
+  /// Clears the (non-none) entry at `src` and installs `pte` at `dst`, whose entry is
+  /// none and whose table exists: UFFDIO_MOVE's PTE transfer, one lookup when both lie
+  /// in the same table.
+  mutating func movePTE(from src: VirtAddr, to dst: VirtAddr, _ pte: PTE) {
+    let (sk, dk) = (src.vpn >> 9, dst.vpn >> 9)
+    let (ss, ds) = (Int(src.vpn & 511), Int(dst.vpn & 511))
+    if sk == dk {
+      modifyTable(sk) { t in
+        t.entries[ss] = .none
+        t.entries[ds] = pte
+      }
+      return
+    }
+    modifyTable(sk) { t in
+      t.entries[ss] = .none
+      t.used -= 1
+    }
+    modifyTable(dk) { t in
+      t.entries[ds] = pte
+      t.used += 1
+    }
+  }
+
   /// `move_normal_pmd`: the table with PMD index `from` (with its entries) becomes the
   /// table of `to`, which has none.
   mutating func moveTable(from: UInt64, to: UInt64) {
@@ -133,4 +170,50 @@ public struct PageTable: Sendable {
     forEachPresent(in: start, end) { result.append(($0, $1)) }
     return result
   }
+}
+
+/// The tables of a ``PageTable`` by PMD index: a dictionary whose keys hash with a cheap
+/// multiplicative mix instead of SipHash (two or three lookups per fault or UFFDIO_MOVE),
+/// with the dictionary operations the engine uses, keyed by plain `UInt64`.
+public struct TableMap: Sequence, Sendable {
+  /// A PMD index as a dictionary key.
+  public struct Key: Hashable, Sendable {
+    public var raw: UInt64
+    public func hash(into hasher: inout Hasher) { hasher.combine(raw) }
+    public func _rawHashValue(seed: Int) -> Int { fastHash(raw, seed) }
+  }
+
+  var storage: [Key: PageTable.Table] = [:]
+
+  public subscript(key: UInt64) -> PageTable.Table? {
+    get { storage[Key(raw: key)] }
+    set { storage[Key(raw: key)] = newValue }
+    _modify { yield &storage[Key(raw: key)] }
+  }
+
+  public subscript(key: UInt64, default value: @autoclosure () -> PageTable.Table) -> PageTable.Table {
+    get { storage[Key(raw: key), default: value()] }
+    _modify { yield &storage[Key(raw: key), default: value()] }
+  }
+
+  /// The number of tables.
+  public var count: Int { storage.count }
+  /// The PMD indexes of every table, in no particular order.
+  public var keys: [UInt64] { storage.keys.map(\.raw) }
+  /// The tables, in no particular order.
+  public var values: Dictionary<Key, PageTable.Table>.Values { storage.values }
+
+  @discardableResult
+  public mutating func removeValue(forKey key: UInt64) -> PageTable.Table? {
+    storage.removeValue(forKey: Key(raw: key))
+  }
+
+  public struct Iterator: IteratorProtocol {
+    var base: Dictionary<Key, PageTable.Table>.Iterator
+    public mutating func next() -> (key: UInt64, value: PageTable.Table)? {
+      base.next().map { (key: $0.key.raw, value: $0.value) }
+    }
+  }
+
+  public func makeIterator() -> Iterator { Iterator(base: storage.makeIterator()) }
 }

@@ -39,20 +39,19 @@ extension World {
   ///   then EEXIST (dst PTE not none).
   public func uffdioCopy(_ pid: PID, _ uffd: UserfaultfdCtx.ID, dst: VirtAddr, src: VirtAddr, length: UInt64, mode: UffdioCopyMode) -> UffdioResult {
     defer { verify(after: "UFFDIO_COPY") }
-    let dstMM: MM
+    let (callerMM, dstMM): (MM, MM)
     do throws(KernelError) {
-      let ctx = try uffdContext(pid, uffd)
+      let (caller, ctx) = try uffdContext(pid, uffd)
       try validateUnalignedUffdRange(src, length, "src")
       try validateUffdRange(dst, length, "dst")
       guard mode.isSubset(of: [.dontwake, .wp]) else {
         throw KernelError(.EINVAL, "mode 0x\(String(mode.rawValue, radix: 16)) has bits outside DONTWAKE|WP")
       }
       guard let m = processes[ctx.mm] else { throw KernelError(.ESRCH, "the mm of \(uffd) (\(ctx.mm)) has exited") }
-      dstMM = m
+      (callerMM, dstMM) = (caller, m)
     } catch {
       return .untouched(error)
     }
-    let callerMM = processes[pid]!
     let (done, error) = mfillAtomic(dstMM, dst: dst, length: length) { vma in
       if mode.contains(.wp) {
         guard vma.vmFlags.contains(.uffdWP) else {
@@ -86,7 +85,7 @@ extension World {
     defer { verify(after: "UFFDIO_ZEROPAGE") }
     let dstMM: MM
     do throws(KernelError) {
-      let ctx = try uffdContext(pid, uffd)
+      let (_, ctx) = try uffdContext(pid, uffd)
       try validateUffdRange(dst, length, "dst")
       guard mode.isSubset(of: .dontwake) else {
         throw KernelError(.EINVAL, "mode 0x\(String(mode.rawValue, radix: 16)) has bits outside DONTWAKE")

@@ -109,9 +109,10 @@ extension World {
   ///   writes it), EBUSY (src page DMA-pinned).
   public func uffdioMove(_ pid: PID, _ uffd: UserfaultfdCtx.ID, dst: VirtAddr, src: VirtAddr, length: UInt64, mode: UffdioMoveMode) -> UffdioResult {
     defer { verify(after: "UFFDIO_MOVE") }
-    let ctx: UserfaultfdCtx
+    let mm: MM
     do throws(KernelError) {
-      ctx = try uffdContext(pid, uffd)
+      let ctx: UserfaultfdCtx
+      (mm, ctx) = try uffdContext(pid, uffd)
       guard ctx.mm == pid else {
         throw KernelError(.EINVAL, "cross-mm move: \(uffd) belongs to \(ctx.mm), the caller is \(pid)")
       }
@@ -123,8 +124,8 @@ extension World {
     } catch {
       return .untouched(error)
     }
-    let mm = processes[pid]!
     let (moved, error) = movePages(mm, uffd, dst: dst, src: src, length: length, allowSrcHoles: mode.contains(.allowSrcHoles))
+    guard let error else { return UffdioResult(errno: nil, field: Int64(moved), bytes: moved, error: nil) }
     return .walked(length: length, done: moved, error: error)
   }
 
@@ -158,17 +159,20 @@ extension World {
     while moved < length {
       let s = src + moved
       let d = dst + moved
-      if !mm.pageTable.hasTable(s) {
+      let srcPTE: PTE
+      if let pte = mm.pageTable.entryIfTable(s) {
+        srcPTE = pte
+      } else {
         guard allowSrcHoles else {
           return (moved, KernelError(.ENOENT, "no page table covers src \(s) (pmd_none)"))
         }
         mm.pageTable.allocateTable(s)
+        srcPTE = .none
       }
-      mm.pageTable.allocateTable(d)
-      guard mm.pageTable[d].isNone else {
-        return (moved, KernelError(.EEXIST, "dst PTE at \(d) is not none (\(mm.pageTable[d]))"))
+      let dstPTE = mm.pageTable.allocateTableAndRead(d)
+      guard dstPTE.isNone else {
+        return (moved, KernelError(.EEXIST, "dst PTE at \(d) is not none (\(dstPTE))"))
       }
-      let srcPTE = mm.pageTable[s]
       if srcPTE.isNone {
         guard allowSrcHoles else {
           return (moved, KernelError(.ENOENT, "src PTE at \(s) is none"))
@@ -178,8 +182,7 @@ extension World {
         continue
       }
       if srcPTE.isZeroPage {
-        mm.pageTable.set(s, .none)
-        mm.pageTable.set(d, .zeroPage)
+        mm.pageTable.movePTE(from: s, to: d, .zeroPage)
         cost.ptesChanged += 2
         cost.tlbFlushRanges += 1
         batch = nil
@@ -188,21 +191,24 @@ extension World {
       }
       let pfn = srcPTE.pfn
       let i = slot(pfn)
-      guard folios[i].isAnonExclusive else {
+      let folio = folios[i]
+      guard folio.isAnonExclusive else {
         return (moved, notExclusiveError(s, pfn, check: "UFFDIO_MOVE needs PageAnonExclusive"))
       }
-      guard !folios[i].isMaybeDMAPinned else {
+      guard !folio.isMaybeDMAPinned else {
         return (moved, KernelError(.EBUSY, "src page at \(s) (\(pfn)) is DMA-pinned (folio_maybe_dma_pinned)"))
       }
       let pmdMask = pmdSize - 1
-      if batch != folios[i].anonVMA || s.rawValue & pmdMask == 0 || d.rawValue & pmdMask == 0 {
-        batch = folios[i].anonVMA
+      if batch != folio.anonVMA || s.rawValue & pmdMask == 0 || d.rawValue & pmdMask == 0 {
+        batch = folio.anonVMA
         cost.tlbFlushRanges += 1
       }
-      mm.pageTable.set(s, .none)
-      mm.pageTable.set(d, .page(pfn, writable: dstWritable, dirty: srcPTE.isDirty))
-      folios[i].anonVMA = dstAnonVMA
-      folios[i].index = dstVMA.linearPageIndex(d)
+      mm.pageTable.movePTE(from: s, to: d, .page(pfn, writable: dstWritable, dirty: srcPTE.isDirty))
+      let index = dstVMA.linearPageIndex(d)
+      withFolio(pfn) { f in
+        f.anonVMA = dstAnonVMA
+        f.index = index
+      }
       cost.ptesChanged += 2
       moved += pageSize
     }

@@ -118,7 +118,7 @@ extension World {
   /// `vm.max_map_count` (VMAs registered before it stay registered).
   public func uffdioRegister(_ pid: PID, _ uffd: UserfaultfdCtx.ID, start: VirtAddr, length: UInt64, mode: UffdRegisterMode) throws(KernelError) -> UInt64 {
     defer { verify(after: "UFFDIO_REGISTER") }
-    let ctx = try uffdContext(pid, uffd)
+    let (_, ctx) = try uffdContext(pid, uffd)
     guard !mode.isEmpty else { throw KernelError(.EINVAL, "uffdio_register.mode is 0") }
     let known: UffdRegisterMode = [.missing, .wp, .minor]
     guard mode.isSubset(of: known) else {
@@ -170,7 +170,7 @@ extension World {
   /// userfaultfd; checked for all VMAs before anything changes); ENOMEM from a split.
   public func uffdioUnregister(_ pid: PID, _ uffd: UserfaultfdCtx.ID, start: VirtAddr, length: UInt64) throws(KernelError) {
     defer { verify(after: "UFFDIO_UNREGISTER") }
-    let ctx = try uffdContext(pid, uffd)
+    let (_, ctx) = try uffdContext(pid, uffd)
     try validateUffdRange(start, length, "range")
     guard let mm = processes[ctx.mm] else { throw KernelError(.ENOMEM, "the mm of \(uffd) (\(ctx.mm)) has exited") }
     let end = start + length
@@ -212,10 +212,10 @@ extension World {
 
   // MARK: Shared checks
 
-  /// The context behind `pid`'s fd for `uffd`, as every ioctl but UFFDIO_API sees it:
-  /// ESRCH (no such process), EBADF (`pid` does not hold the fd), EINVAL (UFFDIO_API has
-  /// not been done yet).
-  func uffdContext(_ pid: PID, _ uffd: UserfaultfdCtx.ID) throws(KernelError) -> UserfaultfdCtx {
+  /// The caller's mm and the context behind its fd for `uffd`, as every ioctl but
+  /// UFFDIO_API sees them: ESRCH (no such process), EBADF (`pid` does not hold the fd),
+  /// EINVAL (UFFDIO_API has not been done yet).
+  func uffdContext(_ pid: PID, _ uffd: UserfaultfdCtx.ID) throws(KernelError) -> (MM, UserfaultfdCtx) {
     let mm = try mm(pid)
     guard mm.uffds.contains(uffd), let ctx = uffds[uffd] else {
       throw KernelError(.EBADF, "\(pid) holds no fd for \(uffd)")
@@ -223,7 +223,7 @@ extension World {
     guard ctx.initialized else {
       throw KernelError(.EINVAL, "\(uffd) has not done UFFDIO_API")
     }
-    return ctx
+    return (mm, ctx)
   }
 
   /// `validate_range` (6.18 with the stable backport that dropped the `mmap_min_addr`
