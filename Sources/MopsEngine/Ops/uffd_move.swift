@@ -7,7 +7,8 @@
 // no THPs), swap and migration entries (no swap), KSM pages, per-VMA-lock contention and
 // other internal EAGAIN retries (single-threaded, so they never happen), fatal signals
 // (EINTR), and `mmap_changing` (raised only by non-cooperative events, which UFFDIO_API
-// refuses, so checks B1 and C4 never fire). Wake/DONTWAKE: the model has no blocked
+// refuses, so checks B1 and C4 never fire). B7 (the mm is exiting: ESRCH) cannot happen
+// either: the mm is the caller's own. Wake/DONTWAKE: the model has no blocked
 // threads — an access that hits a registered hole reports `.userfault` and does nothing —
 // so there is nobody to wake and DONTWAKE changes nothing.
 import MopsABI
@@ -107,7 +108,9 @@ extension World {
   ///   ALLOW_SRC_HOLES: skipped and counted), EBUSY (src page not PageAnonExclusive: shared
   ///   with a fork child, or the parent's page after the child exited until the parent
   ///   writes it), EBUSY (src page DMA-pinned).
-  public func uffdioMove(_ pid: PID, _ uffd: UserfaultfdCtx.ID, dst: VirtAddr, src: VirtAddr, length: UInt64, mode: UffdioMoveMode) -> UffdioResult {
+  public func uffdioMove(
+    _ pid: PID, _ uffd: UserfaultfdCtx.ID, dst: VirtAddr, src: VirtAddr, length: UInt64, mode: UffdioMoveMode
+  ) -> UffdioResult {
     defer { verify(after: "UFFDIO_MOVE") }
     let mm: MM
     do throws(KernelError) {
@@ -119,19 +122,23 @@ extension World {
       try validateUffdRange(dst, length, "dst")
       try validateUffdRange(src, length, "src")
       guard mode.isSubset(of: [.dontwake, .allowSrcHoles]) else {
-        throw KernelError(.EINVAL, "mode 0x\(String(mode.rawValue, radix: 16)) has bits outside DONTWAKE|ALLOW_SRC_HOLES")
+        throw KernelError(
+          .EINVAL, "mode 0x\(String(mode.rawValue, radix: 16)) has bits outside DONTWAKE|ALLOW_SRC_HOLES")
       }
     } catch {
       return .untouched(error)
     }
-    let (moved, error) = movePages(mm, uffd, dst: dst, src: src, length: length, allowSrcHoles: mode.contains(.allowSrcHoles))
+    let (moved, error) = movePages(
+      mm, uffd, dst: dst, src: src, length: length, allowSrcHoles: mode.contains(.allowSrcHoles))
     guard let error else { return UffdioResult(errno: nil, field: Int64(moved), bytes: moved, error: nil) }
     return .walked(length: length, done: moved, error: error)
   }
 
   /// `move_pages()`: the VMA stage and the page walk. Returns the bytes moved and the
   /// error that stopped the walk.
-  private func movePages(_ mm: MM, _ uffd: UserfaultfdCtx.ID, dst: VirtAddr, src: VirtAddr, length: UInt64, allowSrcHoles: Bool) -> (UInt64, KernelError?) {
+  private func movePages(
+    _ mm: MM, _ uffd: UserfaultfdCtx.ID, dst: VirtAddr, src: VirtAddr, length: UInt64, allowSrcHoles: Bool
+  ) -> (UInt64, KernelError?) {
     guard var dstVMA = mm.vmas.vma(containing: dst) else {
       return (0, KernelError(.ENOENT, "no VMA contains dst \(dst)"))
     }
@@ -217,13 +224,16 @@ extension World {
 
   /// The VMA checks of `move_pages()` after the lookups (C5–C8) and
   /// `validate_move_areas()` (C9), in the kernel's order.
-  private func validateMoveVMAs(_ uffd: UserfaultfdCtx.ID, src: VMA, srcEnd: VirtAddr, dst: VMA, dstEnd: VirtAddr) -> KernelError? {
+  private func validateMoveVMAs(_ uffd: UserfaultfdCtx.ID, src: VMA, srcEnd: VirtAddr, dst: VMA, dstEnd: VirtAddr)
+    -> KernelError?
+  {
     if src.vmFlags.contains(.shared) { return KernelError(.EINVAL, "src \(src) is VM_SHARED") }
     if srcEnd > src.vmEnd { return KernelError(.EINVAL, "src range ends at \(srcEnd), past the end of \(src)") }
     if dst.vmFlags.contains(.shared) { return KernelError(.EINVAL, "dst \(dst) is VM_SHARED") }
     if dstEnd > dst.vmEnd { return KernelError(.EINVAL, "dst range ends at \(dstEnd), past the end of \(dst)") }
     if src.vmFlags.intersection(.access) != dst.vmFlags.intersection(.access) {
-      return KernelError(.EINVAL, "VM_READ|VM_WRITE|VM_EXEC differ: src is \(src.vmFlags.prot.rwx), dst is \(dst.vmFlags.prot.rwx)")
+      return KernelError(
+        .EINVAL, "VM_READ|VM_WRITE|VM_EXEC differ: src is \(src.vmFlags.prot.rwx), dst is \(dst.vmFlags.prot.rwx)")
     }
     if src.vmFlags.contains(.locked) != dst.vmFlags.contains(.locked) {
       return KernelError(.EINVAL, "VM_LOCKED differs between src and dst")
