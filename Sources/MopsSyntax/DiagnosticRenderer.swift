@@ -84,7 +84,7 @@ public struct DiagnosticRenderer: Sendable {
     }
 
     let shownText = displayText(file, windowStart, windowEnd)
-    let gutter = String(lineNumber)
+    let gutter = String(lineNumber + file.firstLine - 1)
     let pad = String(repeating: " ", count: gutter.count)
     var out = " \(gutter) | " + (cutLeft ? "…" : "") + shownText + (cutRight ? "…" : "") + "\n"
 
