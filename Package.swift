@@ -35,6 +35,8 @@ let package = Package(
     .target(name: "MopsBackend", dependencies: ["MopsABI"]),
     // The model as a backend.
     .target(name: "SimBackend", dependencies: ["MopsBackend", "MopsEngine"]),
+    // Runs two backends in lockstep and stops at their first disagreement.
+    .target(name: "DiffBackend", dependencies: ["MopsBackend"]),
     // Discovers, runs and reports `.mops` fixtures (`mops test`, `swift test`).
     .target(name: "MopsFixtures", dependencies: ["MopsInterpreter", "MopsSyntax", "SimBackend"]),
     // Syscalls Swift cannot make directly (variadic ioctl, the userfaultfd uapi).

@@ -3,7 +3,20 @@ import MopsABI
 /// Why a backend could not answer (as opposed to an operation's own failure).
 public struct BackendError: Error, Hashable, Sendable, CustomStringConvertible {
   public var message: String
-  public init(_ message: String) { self.message = message }
+  /// The backends of `--backend both` disagree (the message shows both sides).
+  public var isDisagreement: Bool
+
+  public init(_ message: String) {
+    self.message = message
+    self.isDisagreement = false
+  }
+
+  /// Two backends disagree about a statement's outcome or the state after it.
+  public init(disagreement message: String) {
+    self.message = message
+    self.isDisagreement = true
+  }
+
   public var description: String { message }
 }
 

@@ -35,6 +35,11 @@ public struct Folio: Sendable {
     public static let lazyfree = Flags(rawValue: 1 << 2)
     /// The page lives in a shmem object's page cache (shared anonymous memory).
     public static let shmem = Flags(rawValue: 1 << 3)
+    /// `PG_dirty`, the folio-level dirty flag (the PTE's dirty bit is separate). Set on
+    /// an anonymous page only by a GUP write through a clean writable PTE (FOLL_TOUCH,
+    /// e.g. MADV_POPULATE_WRITE after MADV_FREE); MADV_FREE clears it on pages mapped
+    /// once. It keeps a lazy-free page from being discarded.
+    public static let dirty = Flags(rawValue: 1 << 4)
   }
 
   /// `folio_ref_count`: mapcount, pins, other references, and the page cache's own

@@ -70,7 +70,7 @@ extension World {
               message: "\(pid): writable PTE at \(addr) maps \(pte.pfn), which is not anon-exclusive")
           }
         }
-        guard used == table.used, used > 0 else {
+        guard used == table.used else {
           throw InvariantViolation(message: "\(pid): page table \(key) counts \(table.used) entries, holds \(used)")
         }
         ptes += used

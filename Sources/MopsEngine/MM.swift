@@ -15,6 +15,8 @@ public final class MM {
   public var hasPinned = false
   /// The userfaultfds this process holds open (its file table, as far as uffds go).
   public var uffds: Set<UserfaultfdCtx.ID> = []
+  /// Buffers this process pinned (``World/pin(_:addr:length:)``), oldest first.
+  public internal(set) var pinnedBuffers: [PinnedBuffer] = []
   /// The event that created this process (the fork, or `.none` for the first).
   public let createdBy: EventID
 
@@ -34,6 +36,7 @@ public final class MM {
     copy.pageTable = pageTable
     copy.hasPinned = hasPinned
     copy.uffds = uffds
+    copy.pinnedBuffers = pinnedBuffers
     return copy
   }
 }

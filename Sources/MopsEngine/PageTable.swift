@@ -5,6 +5,12 @@ import MopsABI
 ///
 /// Tables are value types with copy-on-write storage, so snapshotting a world (the
 /// REPL's undo) shares them until one side writes.
+///
+/// As in the kernel, a table is allocated by the first entry installed in its 2 MiB range
+/// (or by ``allocateTable(_:)``, `pte_alloc`) and stays allocated when its entries are
+/// zapped; only `free_pgtables` at munmap releases it (``World/freePageTables(_:_:_:)``).
+/// Whether a table exists is observable: UFFDIO_MOVE reports ENOENT for a src range
+/// without one before it looks at the dst PTE.
 public struct PageTable: Sendable {
   /// Entries per last-level table.
   public static let ptesPerTable: UInt64 = 512
@@ -15,7 +21,7 @@ public struct PageTable: Sendable {
     public var used: Int = 0
   }
 
-  /// Tables by `vpn / 512` (the PMD index).
+  /// Tables by `vpn / 512` (the PMD index); a table may be empty.
   public var tables: [UInt64: Table] = [:]
   /// Non-none entries in the whole table.
   public private(set) var used: Int = 0
@@ -39,17 +45,14 @@ public struct PageTable: Sendable {
     if pte.isNone {
       guard tables[key] != nil else { return .none }
       var old = PTE.none
-      var emptied = false
       modifyTable(key) { t in
         old = t.entries[slot]
         if !old.isNone {
           t.entries[slot] = .none
           t.used -= 1
-          emptied = t.used == 0
         }
       }
       if !old.isNone { used -= 1 }
-      if emptied { tables[key] = nil }
       return old
     }
     var old = PTE.none
@@ -68,6 +71,21 @@ public struct PageTable: Sendable {
     precondition(tables[key] == nil, "installTable over an existing table \(key)")
     tables[key] = table
     used += table.used
+  }
+
+  /// Whether a table covers `addr` (`!pmd_none` for its PMD entry), even an empty one.
+  public func hasTable(_ addr: VirtAddr) -> Bool { tables[addr.vpn >> 9] != nil }
+
+  /// `pte_alloc`: makes sure a (possibly empty) table covers `addr`.
+  public mutating func allocateTable(_ addr: VirtAddr) {
+    let key = addr.vpn >> 9
+    if tables[key] == nil { tables[key] = Table() }
+  }
+
+  /// `free_pte_range`: releases the empty table with PMD index `key`.
+  mutating func freeTable(key: UInt64) {
+    guard let t = tables[key], t.used == 0 else { return }
+    tables[key] = nil
   }
 
   mutating func modifyTable(_ key: UInt64, _ body: (inout Table) -> Void) {

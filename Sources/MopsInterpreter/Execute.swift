@@ -13,6 +13,9 @@ extension Interpreter {
       try run(s)
     } catch let fault as RuntimeFault {
       try fail(.runtimeFault, at: fault.range, fault.message)
+    } catch let d as Disagreement {
+      report.failures.append(Diagnostic(.disagreement, .error, at: s.range, d.message))
+      throw Stop()
     } catch let stop as Stop {
       throw stop
     } catch {
@@ -218,6 +221,8 @@ extension Interpreter {
     }
     do {
       return try backend.perform(op, in: pid)
+    } catch where error.isDisagreement {
+      throw Disagreement(message: error.message)
     } catch {
       throw RuntimeFault(message: error.message, range: s.range)
     }

@@ -137,6 +137,6 @@ extension DiagnosticID {
   public static let viewMismatch = DiagnosticID(rawValue: "F0003")
   /// A statement could not run as written (overflowing address, exited process…).
   public static let runtimeFault = DiagnosticID(rawValue: "F0004")
-  /// The backend could not perform the statement (outside the arena, worker died).
-  public static let backendFailure = DiagnosticID(rawValue: "F0005")
+  /// The backends of `--backend both` disagree after this statement.
+  public static let disagreement = DiagnosticID(rawValue: "F0005")
 }

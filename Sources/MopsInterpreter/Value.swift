@@ -32,3 +32,9 @@ struct RuntimeFault: Error {
   var message: String
   var range: SourceRange
 }
+
+/// The backends of `--backend both` disagree: the run stops here, whatever
+/// `--keep-going` says.
+struct Disagreement: Error {
+  var message: String
+}

@@ -146,6 +146,26 @@ import Testing
     }
   }
 
+  /// Probe 19: after mprotect(PROT_READ) and back, a page that was never shared
+  /// writes without a fault; one that was shared (child exited) faults once and is
+  /// reused.
+  @Test func mprotectRoundTripRestoresWritesOnlyForExclusivePages() throws {
+    let world = World(checksInvariants: true)
+    let pid = world.initialPID
+    let addr = try world.mmap(pid, addr: VirtAddr(0), length: pages(2), prot: .readWrite, flags: [.private, .anonymous])
+    world.write(pid, addr, pages: 2)
+    try world.madvise(pid, addr: addr + pages(1), length: pages(1), advice: .DONTFORK)
+    try world.exit(try world.fork(pid))
+    try world.mprotect(pid, addr: addr, length: pages(2), prot: .read)
+    try world.mprotect(pid, addr: addr, length: pages(2), prot: .readWrite)
+    let shared = world.pte(pid, addr)
+    let before = world.cost
+    world.write(pid, addr + pages(1), 2)
+    #expect(world.cost.since(before).faults == 0, "never shared: writable again")
+    world.write(pid, addr, 2)
+    #expect(world.cost.since(before).faults == 1 && world.pte(pid, addr).pfn == shared.pfn)
+  }
+
   /// Probe 32: an extra reference (a pipe holding the page after vmsplice) forces a
   /// copy although the page is mapped once.
   @Test func extraReferenceForcesACopyAtMapcountOne() throws {

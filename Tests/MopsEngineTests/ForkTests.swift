@@ -153,8 +153,8 @@ import Testing
       let pfn = world.pte(pid, arena(0)).pfn
       world.withFolio(pfn) { $0.pins = 1 }
       world.processes[pid]!.hasPinned = hasPinned
-      if hasPinned { world.withFolio(pfn) { $0.flags.remove(.anonExclusive) } }
       if hasPinned {
+        world.withFolio(pfn) { _ = $0.flags.remove(.anonExclusive) }
         world.processes[pid]!.pageTable.set(arena(0), world.pte(pid, arena(0)).withWritable(false))
       }
       let child = try world.fork(pid)

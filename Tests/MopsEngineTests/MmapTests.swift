@@ -301,3 +301,45 @@ import Testing
     #expect(d.vmasAllocated == 0 && d.vmaMerges == 1)
   }
 }
+
+/// mmap on the three scenarios and in a fork child (spec §6.4).
+@Suite struct MmapScenarioTests {
+  @Test(arguments: Scenario.allCases)
+  func fixedReplacementDropsOnlyThisProcessesMappings(_ scenario: Scenario) throws {
+    let (world, pid) = try scenario.world { w, pid in
+      let b = RemapBench(w, pid)
+      try b.map(0, 3)
+      for n: UInt64 in 0..<3 { b.write(n, 0x70) }
+    }
+    let b = RemapBench(world, pid)
+    let old = b.pte(1).pfn
+    try b.map(1, 1)
+    #expect(b.layout == ["0-3:rw-p:ac"])
+    #expect(b.pte(1) == .none && b.byte(1) == 0)
+    #expect(world.folio(old).isInUse == (scenario == .afterFork))
+  }
+
+  @Test(arguments: Scenario.allCases)
+  func newRangeNextToAFaultedVMAMergesInTheParent(_ scenario: Scenario) throws {
+    let (world, pid) = try scenario.world { w, pid in
+      let b = RemapBench(w, pid)
+      try b.map(0, 2)
+      b.write(0)
+    }
+    let b = RemapBench(world, pid)
+    try b.map(2, 2)
+    #expect(b.layout == ["0-4:rw-p:ac"])
+  }
+
+  @Test func newRangeNextToAFaultedVMADoesNotMergeInAForkChild() throws {
+    let parent = RemapBench()
+    try parent.map(0, 2)
+    parent.write(0)
+    try parent.map(10, 2)
+    let child = RemapBench(parent.world, try parent.world.fork(parent.pid))
+    try child.map(2, 2)
+    #expect(child.layout == ["0-2:rw-p:ac", "2-4:rw-p:ac", "10-12:rw-p:ac"])
+    try child.map(12, 2)
+    #expect(child.layout == ["0-2:rw-p:ac", "2-4:rw-p:ac", "10-14:rw-p:ac"])
+  }
+}

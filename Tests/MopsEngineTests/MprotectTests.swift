@@ -208,3 +208,38 @@ import Testing
     #expect(world.cost.since(before).ptesChanged == 0)
   }
 }
+
+/// mprotect on the three scenarios: what a write upgrade does depends on PAE, which
+/// fork clears for good (spec fork-cow-madvise §3.4).
+@Suite struct MprotectScenarioTests {
+  @Test(arguments: Scenario.allCases)
+  func readOnlyThenWritableUpgradesOnlyNeverSharedPages(_ scenario: Scenario) throws {
+    let (world, pid) = try scenario.world { w, pid in
+      let b = RemapBench(w, pid)
+      try b.map(0, 2)
+      b.write(0, 0x61)
+    }
+    let b = RemapBench(world, pid)
+    let pfn = b.pte(0).pfn
+    try world.mprotect(pid, addr: b.page(0), length: pages(2), prot: .read)
+    #expect(b.pte(0) == .page(pfn, writable: false, dirty: true))
+    try world.mprotect(pid, addr: b.page(0), length: pages(2), prot: .readWrite)
+    #expect(b.layout == ["0-2:rw-p:ac"])
+    #expect(b.pte(0).isWritable == (scenario == .fresh))
+    let faults = world.cost.faults
+    b.write(0, 0x62)
+    #expect(world.cost.faults - faults == (scenario == .fresh ? 0 : 1))
+    #expect(b.pte(0).pfn == pfn || scenario == .afterFork)
+  }
+
+  @Test func forkChildPiecesOfOneVMAStillSplitAndRemerge() throws {
+    let parent = RemapBench()
+    try parent.map(0, 4)
+    parent.write(0)
+    let child = RemapBench(parent.world, try parent.world.fork(parent.pid))
+    try parent.world.mprotect(child.pid, addr: child.page(1), length: pages(1), prot: .read)
+    #expect(child.layout == ["0-1:rw-p:ac", "1-2:r--p:ac", "2-4:rw-p:ac"])
+    try parent.world.mprotect(child.pid, addr: child.page(1), length: pages(1), prot: .readWrite)
+    #expect(child.layout == ["0-4:rw-p:ac"])
+  }
+}

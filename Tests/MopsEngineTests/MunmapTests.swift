@@ -117,3 +117,24 @@ import Testing
     #expect(!world.folio(pfn).isInUse)
   }
 }
+
+/// munmap on the three scenarios: a page is freed only with its last mapping.
+@Suite struct MunmapScenarioTests {
+  @Test(arguments: Scenario.allCases)
+  func unmappedPagesAreFreedOnlyWhenNoOtherProcessMapsThem(_ scenario: Scenario) throws {
+    let (world, pid) = try scenario.world { w, pid in
+      let b = RemapBench(w, pid)
+      try b.map(0, 4)
+      for n: UInt64 in 0..<4 { b.write(n) }
+    }
+    let b = RemapBench(world, pid)
+    let frames = (0..<4).map { b.pte($0).pfn }
+    try world.munmap(pid, addr: b.page(1), length: pages(2))
+    #expect(b.layout == ["0-1:rw-p:ac", "3-4:rw-p:ac"])
+    #expect(b.pte(0).pfn == frames[0] && b.pte(3).pfn == frames[3])
+    #expect(world.folio(frames[1]).isInUse == (scenario == .afterFork))
+    if scenario == .afterFork {
+      #expect(world.folio(frames[1]).mapcount == 1)
+    }
+  }
+}

@@ -176,9 +176,27 @@ import Testing
 
   @Test func copyOfAForkChildVMARefusesAnUnfaultedNeighbour() {
     let av = world.newAnonVMA()
+    let source = faulted(anon(20, 2), av, chain: 2)
     world.insertVMA(mm, anon(0, 2))
-    world.insertVMA(mm, faulted(anon(2, 2), av, chain: 2))
+    var copy = source
+    copy.vmStart = at(2)
+    copy.vmEnd = at(4)
+    copy.vmPgoff = at(2).vpn
+    world.insertVMA(mm, copy, copiedFrom: source)
     #expect(layout == ["0-2", "2-4"])
+  }
+
+  @Test func forkChildGrowingInPlaceStillAbsorbsAnUnfaultedNext() {
+    let av = world.newAnonVMA()
+    let grown = world.insertVMA(mm, faulted(anon(0, 2), av, chain: 2))
+    world.insertVMA(mm, anon(3, 2))
+    var growth = grown
+    growth.vmStart = at(2)
+    growth.vmEnd = at(3)
+    growth.vmPgoff = at(2).vpn
+    let merged = world.insertVMA(mm, growth)
+    #expect(layout == ["0-5"])
+    #expect(merged.anonVMA == av && merged.anonVMAChainLength == 2)
   }
 
   @Test func copyOfAForkChildVMAStillJoinsPiecesOfItsOwnAnonVMA() {

@@ -1,6 +1,7 @@
 // Models what a process's exit does to memory in Linux 6.18: exit_mm() → mmput() →
 // exit_mmap() (unmap_vmas() over every VMA, free_pgtables(), remove_vma()), then
-// exit_files() closing its userfaultfds (userfaultfd_release() for the last holder).
+// exit_files() closing its userfaultfds (userfaultfd_release() for the last holder) and
+// the io_uring instances holding its pinned buffers.
 // Left out: everything that is not memory (signals, reaping, orphan re-parenting:
 // children keep their parent pid).
 import MopsABI
@@ -10,7 +11,8 @@ extension World {
   /// and reference and is freed with its last one; shmem pages stay in their object
   /// while another VMA refers to it), every VMA is released, then the process's
   /// userfaultfds are closed: the last holder of a context releases it, which
-  /// unregisters its VMAs in the context's mm if that process still lives. Exit never
+  /// unregisters its VMAs in the context's mm if that process still lives; its pinned
+  /// buffers are unpinned (frames nothing else references are freed). Exit never
   /// restores PageAnonExclusive on the pages other processes still map.
   ///
   /// Errors: ESRCH if `pid` is not a live process.
@@ -25,6 +27,7 @@ extension World {
     }
     mm.vmas = VMATree()
     for id in mm.uffds.sorted(by: { $0.rawValue < $1.rawValue }) { closeUffdFile(mm, id) }
+    releasePinnedBuffers(mm)
     processes[pid] = nil
   }
 

@@ -157,7 +157,30 @@ extension World {
   /// `handle_mm_fault()` for the page at `page` in `vma`, whose PTE `pte` is none or,
   /// for a store, read-only. `user` is FAULT_FLAG_USER (false for GUP: POPULATE,
   /// pinning). The caller has checked the VMA's permissions.
+  ///
+  /// When the fault stops short (``faultStop(_:_:_:_:write:user:)``), what the kernel
+  /// did before giving up stays done: a private store has prepared the anon_vma, a
+  /// shmem load has faulted around.
   func handleMMFault(_ mm: MM, _ vma: VMA, _ page: VirtAddr, _ pte: PTE, write: Bool, user: Bool) -> FaultResult {
+    if let stop = faultStop(mm, vma, page, pte, write: write, user: user) {
+      if case .notModelled = stop { return stop }
+      if vma.shmem != nil {
+        if !write && faultsAround(vma) { faultAround(mm, vma, page) }
+      } else if write {
+        anonVMAPrepare(mm, vmaStart: vma.vmStart)
+      }
+      return stop
+    }
+    if vma.shmem != nil { return shmemFault(mm, vma, page, pte, write: write) }
+    if pte.isNone { return doAnonymousPage(mm, vma, page, write: write) }
+    return doWPPage(mm, vma, page, pte)
+  }
+
+  /// How a fault at `page` would stop short of mapping it, decided without changing
+  /// anything (GUP callers use it to refuse a range up front): THP (not modelled),
+  /// SIGBUS past a shmem object's end, or a MISSING userfault (a page missing from a
+  /// shmem object, or a none PTE of a private VMA). `nil`: the fault would succeed.
+  func faultStop(_ mm: MM, _ vma: VMA, _ page: VirtAddr, _ pte: PTE, write: Bool, user: Bool) -> FaultResult? {
     if vma.shmem == nil, vma.vmFlags.contains(.hugepage), mm.pageTable.tables[page.vpn >> 9] == nil {
       let haddr = VirtAddr(page.rawValue & ~(pmdSize - 1))
       if haddr >= vma.vmStart && haddr + pmdSize <= vma.vmEnd {
@@ -166,9 +189,20 @@ extension World {
             + "where the kernel would map a PMD-sized folio or the huge zero page")
       }
     }
-    if vma.shmem != nil { return shmemFault(mm, vma, page, pte, write: write, user: user) }
-    if pte.isNone { return doAnonymousPage(mm, vma, page, write: write, user: user) }
-    return doWPPage(mm, vma, page, pte)
+    guard pte.isNone else { return nil }
+    if let id = vma.shmem {
+      let offset = vma.linearPageIndex(page)
+      let obj = shmemObjects[id]!
+      if offset >= obj.sizeInPages { return .sigbus }
+      if obj.pages[offset] == nil, let ctx = missingContext(vma) { return userfault(ctx, user: user) }
+      return nil
+    }
+    return missingContext(vma).map { userfault($0, user: user) }
+  }
+
+  /// `should_fault_around()`: not in a VMA registered for uffd-wp or minor faults.
+  private func faultsAround(_ vma: VMA) -> Bool {
+    vma.vmFlags.isDisjoint(with: [.uffdWP, .uffdMinor])
   }
 
   /// `handle_userfault()` for a MISSING fault on context `id`: SIGBUS if the context
@@ -196,7 +230,8 @@ extension World {
   }
 
   /// Allocates a zeroed page mapped once, anon-exclusive, for `vma` at `page`
-  /// (`folio_add_new_anon_rmap(..., RMAP_EXCLUSIVE)`).
+  /// (`folio_add_new_anon_rmap(..., RMAP_EXCLUSIVE)`); in a VM_DROPPABLE VMA the page is
+  /// never swap-backed, i.e. lazy-free from birth.
   private func newExclusiveAnonPage(_ mm: MM, _ vma: VMA, _ page: VirtAddr, anonVMA: AnonVMA.ID) -> PFN {
     let pfn = allocFolio()
     let origin = faultEvent(mm.pid)
@@ -206,6 +241,7 @@ extension World {
       f.index = vma.linearPageIndex(page)
       f.anonVMA = anonVMA
       f.origin = origin
+      if vma.vmFlags.contains(.droppable) { f.flags.insert(.lazyfree) }
     }
     return pfn
   }
@@ -213,16 +249,13 @@ extension World {
   // MARK: Private anonymous
 
   /// `do_anonymous_page()`. Read: the shared zero page, read-only; no anon_vma, no
-  /// page. Write: `anon_vma_prepare()` (before the userfault check, so a blocked write
-  /// still leaves the VMA with an anon_vma), then a zeroed page, writable and dirty.
-  private func doAnonymousPage(_ mm: MM, _ vma: VMA, _ page: VirtAddr, write: Bool, user: Bool) -> FaultResult {
+  /// page. Write: `anon_vma_prepare()`, then a zeroed page, writable and dirty.
+  private func doAnonymousPage(_ mm: MM, _ vma: VMA, _ page: VirtAddr, write: Bool) -> FaultResult {
     let new: PTE
     if !write {
-      if let id = missingContext(vma) { return userfault(id, user: user) }
       new = .zeroPage
     } else {
       let anonVMA = vma.anonVMA != .none ? vma.anonVMA : anonVMAPrepare(mm, vmaStart: vma.vmStart)
-      if let id = missingContext(vma) { return userfault(id, user: user) }
       new = .page(newExclusiveAnonPage(mm, vma, page, anonVMA: anonVMA), writable: true, dirty: true)
       cost.pagesZeroed += 1
     }
@@ -279,16 +312,14 @@ extension World {
 
   // MARK: Shared anonymous (shmem)
 
-  /// The shmem fault of a shared anonymous VMA. A store to a read-only present PTE
-  /// makes it writable (`wp_page_shared()`). Otherwise, for a read, fault-around first
-  /// maps the object's cached pages near `page` (`do_fault_around()`); if that mapped
-  /// `page`, done. Then `shmem_get_folio_gfp()`: offset past the object's end →
-  /// SIGBUS; a cached page is mapped; a missing one raises a MISSING userfault if
-  /// registered, else a zeroed page is added to the object. Every shmem PTE is
-  /// writable iff the VMA is, dirty only after a store; pages are never anon-exclusive.
-  private func shmemFault(
-    _ mm: MM, _ vma: VMA, _ page: VirtAddr, _ pte: PTE, write: Bool, user: Bool
-  ) -> FaultResult {
+  /// The shmem fault of a shared anonymous VMA (``faultStop(_:_:_:_:write:user:)``
+  /// has ruled out SIGBUS and userfaults). A store to a read-only present PTE makes it
+  /// writable (`wp_page_shared()`). Otherwise, for a read, fault-around first maps the
+  /// object's cached pages near `page` (`do_fault_around()`); if that mapped `page`,
+  /// done. Then `shmem_get_folio_gfp()`: a cached page is mapped, a missing one is
+  /// added to the object zeroed. Every shmem PTE is writable iff the VMA is, dirty only
+  /// after a store; pages are never anon-exclusive.
+  private func shmemFault(_ mm: MM, _ vma: VMA, _ page: VirtAddr, _ pte: PTE, write: Bool) -> FaultResult {
     if !pte.isNone {
       let new = pte.withWritable(true).withDirty(true)
       mm.pageTable.set(page, new)
@@ -298,7 +329,7 @@ extension World {
     }
     let id = vma.shmem!
     let offset = vma.linearPageIndex(page)
-    if !write && vma.vmFlags.isDisjoint(with: [.uffdWP, .uffdMinor]) {
+    if !write && faultsAround(vma) {
       faultAround(mm, vma, page)
       let mapped = mm.pageTable[page]
       if !mapped.isNone {
@@ -306,12 +337,10 @@ extension World {
         return .done(mapped)
       }
     }
-    guard offset < shmemObjects[id]!.sizeInPages else { return .sigbus }
     let pfn: PFN
     if let cached = shmemObjects[id]!.pages[offset] {
       pfn = cached
     } else {
-      if let ctx = missingContext(vma) { return userfault(ctx, user: user) }
       pfn = allocFolio()
       let origin = faultEvent(mm.pid)
       withFolio(pfn) { f in

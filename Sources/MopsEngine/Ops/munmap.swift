@@ -18,17 +18,23 @@ extension World {
   public func munmap(_ pid: PID, addr: VirtAddr, length: UInt64) throws(KernelError) {
     let mm = try mm(pid)
     defer { verify(after: "munmap") }
-    guard addr.isPageAligned else {
-      throw KernelError(.EINVAL, "do_vmi_munmap: start \(addr) is not page aligned")
+    try doVmiMunmap(mm, addr, length)
+    record(.munmap, pid)
+  }
+
+  /// `do_vmi_munmap()`: the argument checks of munmap, then the unmap itself. Also
+  /// what mremap's shrink uses on the tail it drops.
+  func doVmiMunmap(_ mm: MM, _ start: VirtAddr, _ length: UInt64) throws(KernelError) {
+    guard start.isPageAligned else {
+      throw KernelError(.EINVAL, "do_vmi_munmap: start \(start) is not page aligned")
     }
-    guard addr.rawValue <= taskSize, length <= taskSize - addr.rawValue else {
+    guard start.rawValue <= taskSize, length <= taskSize - start.rawValue else {
       throw KernelError(
-        .EINVAL, "do_vmi_munmap: [\(addr), +0x\(String(length, radix: 16))) goes beyond TASK_SIZE")
+        .EINVAL, "do_vmi_munmap: [\(start), +0x\(String(length, radix: 16))) goes beyond TASK_SIZE")
     }
     guard let len = pageAlignUp(length), len != 0 else {
       throw KernelError(.EINVAL, "do_vmi_munmap: len == 0")
     }
-    try unmapRange(mm, addr, addr + len)
-    record(.munmap, pid)
+    try unmapRange(mm, start, start + len)
   }
 }

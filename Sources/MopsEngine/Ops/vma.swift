@@ -19,33 +19,41 @@ extension World {
   }
 
   /// `is_mergeable_anon_vma()`, 6.16+ rule: `target` is the existing VMA that would
-  /// absorb `source`, the range being added or modified. `source` carries the anon_vma
-  /// and chain the merge would bring in: the modified VMA's own (modified-range merge),
-  /// the copied-from VMA's (mremap copy), or none (a fresh mapping).
-  /// - only the source has an anon_vma: refused if the source is a fork child;
+  /// absorb `proposed`, whose `anonVMA` is the one the merge brings in (`vmg->anon_vma`:
+  /// the modified VMA's, an mremap copy's source's, a grown VMA's own, or none for a
+  /// fresh mapping).
+  /// - only `proposed` has an anon_vma: refused if the VMA being modified (`middle`) or
+  ///   the VMA an mremap copy comes from (`copiedFrom`) is a fork child;
   /// - only the target has one: refused if the target is a fork child;
   /// - otherwise both must be the same anon_vma (or both none).
-  func isMergeableAnonVMA(target: VMA, source: VMA) -> Bool {
-    switch (target.anonVMA == .none, source.anonVMA == .none) {
-    case (true, false): return !source.isForkChild
+  func isMergeableAnonVMA(target: VMA, proposed: VMA, middle: VMA?, copiedFrom: VMA?) -> Bool {
+    switch (target.anonVMA == .none, proposed.anonVMA == .none) {
+    case (true, false):
+      return !(middle?.isForkChild ?? false) && !(copiedFrom?.isForkChild ?? false)
     case (false, true): return !target.isForkChild
-    default: return target.anonVMA == source.anonVMA
+    default: return target.anonVMA == proposed.anonVMA
     }
   }
 
   /// `can_vma_merge_left()`: `proposed` starts where `prev` ends and can extend it
   /// (`can_vma_merge_after`, including pgoff contiguity).
-  func canMergeAfter(_ prev: VMA, _ proposed: VMA) -> Bool {
+  func canMergeAfter(_ prev: VMA, _ proposed: VMA, middle: VMA? = nil, copiedFrom: VMA? = nil)
+    -> Bool
+  {
     prev.vmEnd == proposed.vmStart && isMergeableVMA(prev, proposed)
-      && isMergeableAnonVMA(target: prev, source: proposed)
+      && isMergeableAnonVMA(
+        target: prev, proposed: proposed, middle: middle, copiedFrom: copiedFrom)
       && prev.vmPgoff &+ prev.pageCount == proposed.vmPgoff
   }
 
   /// `can_vma_merge_before()` plus adjacency: `proposed` ends where `next` starts and
   /// `next` can be extended down over it.
-  func canMergeBefore(_ proposed: VMA, _ next: VMA) -> Bool {
+  func canMergeBefore(_ proposed: VMA, _ next: VMA, middle: VMA? = nil, copiedFrom: VMA? = nil)
+    -> Bool
+  {
     proposed.vmEnd == next.vmStart && isMergeableVMA(next, proposed)
-      && isMergeableAnonVMA(target: next, source: proposed)
+      && isMergeableAnonVMA(
+        target: next, proposed: proposed, middle: middle, copiedFrom: copiedFrom)
       && proposed.vmPgoff &+ proposed.pageCount == next.vmPgoff
   }
 
@@ -152,10 +160,12 @@ extension World {
     guard leftSide || rightSide else { return nil }
     let prev = leftSide ? mm.vmas.vma(before: middle.vmStart) : nil
     let next = rightSide ? mm.vmas.vma(startingAtOrAbove: middle.vmEnd) : nil
-    let mergeLeft = prev.map { canMergeAfter($0, proposed) } ?? false
+    let mergeLeft = prev.map { canMergeAfter($0, proposed, middle: middle) } ?? false
     let mergeRight =
-      next.map { canMergeBefore(proposed, $0) && (!mergeLeft || anonVMAsCompatible(prev!, $0)) }
-      ?? false
+      next.map {
+        canMergeBefore(proposed, $0, middle: middle)
+          && (!mergeLeft || anonVMAsCompatible(prev!, $0))
+      } ?? false
     guard mergeLeft || mergeRight else { return nil }
     let removeMiddle = leftSide && rightSide
     cost.vmaMerges += 1
@@ -200,29 +210,35 @@ extension World {
   /// `vma_merge_new_range()` + `vma_expand()`, else `vma_link()`: adds `vma` (a free
   /// range) to `mm`, extending a compatible neighbour instead of allocating a VMA when
   /// it can (spec §6.2): extend prev, extend next downwards, or extend prev over the
-  /// range and absorb next. A VMA carrying an anon_vma is an mremap copy
-  /// (`vma_merge_copied_range`): its anon_vma and chain are the copied-from VMA's, so a
-  /// fork-child source never merges into an unfaulted neighbour, and a merge target
-  /// without an anon_vma adopts it.
+  /// range and absorb next.
   ///
   ///     extend prev      |-- prev --|+++ vma +++|
   ///     absorb next      |-- prev --|+++ vma +++|-- next --|   one VMA remains
   ///
+  /// `vma.anonVMA` is the anon_vma the range brings: none for a fresh mapping, the
+  /// VMA's own for an in-place mremap growth (`vma_merge_extend`), the source's for an
+  /// mremap copy, which passes its source as `copiedFrom` (`vma_merge_copied_range`)
+  /// with its anon_vma and chain in `vma`: a fork-child source never merges into an
+  /// unfaulted neighbour, and a merge target without an anon_vma adopts the source's.
+  ///
   /// The caller does not count a shmem reference for `vma`: a new VMA takes one, a
   /// merged one does not. Returns the VMA that now covers the range.
   @discardableResult
-  func insertVMA(_ mm: MM, _ vma: VMA) -> VMA {
+  func insertVMA(_ mm: MM, _ vma: VMA, copiedFrom: VMA? = nil) -> VMA {
     let ni = mm.vmas.index(above: vma.vmStart)
     let next = ni.map { mm.vmas[$0] }
     let prev = ni.map { mm.vmas.index(before: $0).map { mm.vmas[$0] } } ?? mm.vmas.last
     precondition(
       next.map { $0.vmStart >= vma.vmEnd } ?? true, "insertVMA: \(vma) overlaps \(next!)")
     let mergeable = vma.vmFlags.isDisjoint(with: .special)
-    let mergeLeft = mergeable && (prev.map { canMergeAfter($0, vma) } ?? false)
+    let mergeLeft =
+      mergeable && (prev.map { canMergeAfter($0, vma, copiedFrom: copiedFrom) } ?? false)
     let mergeRight =
       mergeable
-      && (next.map { canMergeBefore(vma, $0) && (!mergeLeft || anonVMAsCompatible(prev!, $0)) }
-        ?? false)
+      && (next.map {
+        canMergeBefore(vma, $0, copiedFrom: copiedFrom)
+          && (!mergeLeft || anonVMAsCompatible(prev!, $0))
+      } ?? false)
     guard mergeLeft || mergeRight else {
       mm.vmas.insert(vma)
       addShmemRef(vma.shmem)
@@ -279,6 +295,7 @@ extension World {
       if let id = removed.shmem { dropShmemRef(id) }
       cost.vmasFreed += 1
     }
+    freePageTables(mm, start, end)
   }
 
   // MARK: Placement

@@ -31,6 +31,35 @@ extension World {
     cost.vmasFreed += 1
   }
 
+  /// `free_pgtables` for `[start, end)`, a range just unmapped (its VMAs already removed
+  /// from the tree): releases the empty page tables whose 2 MiB range no VMA outside
+  /// `[start, end)` still touches (the kernel's floor/ceiling rule). Tables that stay
+  /// allocated keep answering "present" to UFFDIO_MOVE's src walk.
+  func freePageTables(_ mm: MM, _ start: VirtAddr, _ end: VirtAddr) {
+    guard start < end else { return }
+    let firstKey = start.vpn >> 9
+    let lastKey = (end.vpn &- 1) >> 9
+    let keys: [UInt64]
+    if lastKey &- firstKey <= UInt64(mm.pageTable.tables.count) {
+      keys = Array(firstKey...lastKey).filter { mm.pageTable.tables[$0] != nil }
+    } else {
+      keys = mm.pageTable.tables.keys.filter { $0 >= firstKey && $0 <= lastKey }
+    }
+    for key in keys {
+      let regionStart = VirtAddr(key << 21)
+      let regionEnd = VirtAddr((key &+ 1) << 21)
+      var stillUsed = false
+      var i = mm.vmas.index(above: regionStart)
+      while let idx = i, !stillUsed {
+        let v = mm.vmas[idx]
+        if v.vmStart >= regionEnd { break }
+        stillUsed = v.vmStart < start || v.vmEnd > end
+        i = mm.vmas.index(after: idx)
+      }
+      if !stillUsed { mm.pageTable.freeTable(key: key) }
+    }
+  }
+
   /// Drops one VMA reference on a shmem object; the last one frees its pages.
   func dropShmemRef(_ id: ShmemObject.ID) {
     shmemObjects[id]!.vmaRefs -= 1
