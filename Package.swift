@@ -9,6 +9,7 @@ let package = Package(
     .executable(name: "mops-bench", targets: ["MopsBench"]),
     .library(name: "MopsSyntax", targets: ["MopsSyntax"]),
     .executable(name: "mops-syntax-bench", targets: ["MopsSyntaxBench"]),
+    .executable(name: "mops-repl-bench", targets: ["MopsREPLBench"]),
   ],
   dependencies: [
     .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2")
@@ -18,7 +19,7 @@ let package = Package(
     .executableTarget(
       name: "mops",
       dependencies: [
-        "MopsFixtures", "MopsInterpreter", "MopsSyntax",
+        "MopsFixtures", "MopsInterpreter", "MopsREPL", "MopsSyntax",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ]),
     // Vocabulary shared by every layer: errno, signals, syscall flag sets, typed
@@ -53,6 +54,18 @@ let package = Package(
     .executableTarget(name: "MopsSyntaxBench", dependencies: ["MopsSyntax"]),
     .testTarget(name: "MopsSyntaxTests", dependencies: ["MopsSyntax"]),
     .testTarget(name: "MopsFixturesTests", dependencies: ["MopsFixtures"]),
+    // libedit (line editing, history, completion) through its readline-compatible API.
+    .systemLibrary(name: "CEditLine", providers: [.apt(["libedit-dev"])]),
+    // The interactive loop: line readers (libedit, plain stdin), sessions with undo,
+    // meta commands, :save and :record.
+    .target(
+      name: "MopsREPL", dependencies: ["MopsInterpreter", "MopsSyntax", "MopsBackend", "CEditLine"]),
+    // Statement latency at the prompt on a session holding many pages
+    // (`swift run -c release mops-repl-bench`).
+    .executableTarget(name: "MopsREPLBench", dependencies: ["MopsREPL", "SimBackend"]),
+    // Unit tests of the loop, and end-to-end tests driving the built `mops` through a
+    // pseudo-terminal (tests/repl_pty.py).
+    .testTarget(name: "MopsREPLTests", dependencies: ["MopsREPL", "SimBackend"]),
   ],
   swiftLanguageModes: [.v6]
 )

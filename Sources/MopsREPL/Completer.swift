@@ -1,0 +1,45 @@
+import MopsABI
+import MopsSyntax
+
+/// Tab completion: the words that can finish the word before the cursor.
+///
+/// Uppercase words complete to kernel constants (errno, advice, protection and signal
+/// names); lowercase words to reserved words, option and view words, and the names the
+/// session has bound; `:` at the start of a line to meta commands; after `madvise
+/// TARGET ` and `=> `, only advice and outcome names are offered.
+public struct Completer: Sendable {
+  /// Names bound in the session (regions, processes, uffds, values).
+  public var boundNames: [String]
+
+  public init(boundNames: [String] = []) {
+    self.boundNames = boundNames
+  }
+
+  static let keywords = Keyword.allCases.map(\.rawValue)
+  static let lowercaseWords = keywords + Vocabulary.optionWords + Vocabulary.views + ["ok", "userfault", "modelled"]
+  static let signalNames = KernelNames.signals.map(\.name) + KernelNames.signalCodes.map(\.name)
+  static let adviceNames = KernelNames.adviceNames.flatMap { [$0, "MADV_" + $0] }
+  static let constants =
+    KernelNames.errnoNames + KernelNames.adviceNames + KernelNames.protNames.map(\.0) + signalNames
+
+  /// The sorted, distinct candidates for `word`, the text from the start of the word
+  /// to the cursor, with `before` the line up to the start of the word.
+  public func candidates(for word: String, after before: String) -> [String] {
+    let context = before.split(whereSeparator: { $0 == " " || $0 == "\t" })
+    let pool: [String]
+    if before.allSatisfy({ $0 == " " || $0 == "\t" }) && word.hasPrefix(":") {
+      pool = MetaCommand.names.map { ":" + $0 }
+    } else if context.first == ":help" {
+      pool = Help.topics
+    } else if context.last == "=>" {
+      pool = KernelNames.errnoNames + Completer.signalNames + Vocabulary.outcomeWords
+    } else if context.first == "madvise" && context.count >= 2 {
+      pool = Completer.adviceNames
+    } else if word.first?.isUppercase == true {
+      pool = Completer.constants
+    } else {
+      pool = Completer.lowercaseWords + boundNames
+    }
+    return Array(Set(pool.filter { $0.hasPrefix(word) })).sorted()
+  }
+}
