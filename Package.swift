@@ -65,7 +65,7 @@ let package = Package(
     .executableTarget(name: "MopsREPLBench", dependencies: ["MopsREPL", "SimBackend"]),
     // Unit tests of the loop, and end-to-end tests driving the built `mops` through a
     // pseudo-terminal (tests/repl_pty.py).
-    .testTarget(name: "MopsREPLTests", dependencies: ["MopsREPL", "SimBackend"]),
+    .testTarget(name: "MopsREPLTests", dependencies: ["MopsREPL", "MopsFixtures", "SimBackend"]),
   ],
   swiftLanguageModes: [.v6]
 )
