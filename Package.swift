@@ -65,7 +65,8 @@ let package = Package(
     .executableTarget(name: "MopsREPLBench", dependencies: ["MopsREPL", "SimBackend"]),
     // Unit tests of the loop, and end-to-end tests driving the built `mops` through a
     // pseudo-terminal (tests/repl_pty.py).
-    .testTarget(name: "MopsREPLTests", dependencies: ["MopsREPL", "MopsFixtures", "SimBackend"]),
+    .testTarget(
+      name: "MopsREPLTests", dependencies: ["MopsREPL", "MopsFixtures", "SimBackend"], exclude: ["repl_pty.py"]),
   ],
   swiftLanguageModes: [.v6]
 )

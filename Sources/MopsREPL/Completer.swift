@@ -3,10 +3,11 @@ import MopsSyntax
 
 /// Tab completion: the words that can finish the word before the cursor.
 ///
-/// Uppercase words complete to kernel constants (errno, advice, protection and signal
-/// names); lowercase words to reserved words, option and view words, and the names the
-/// session has bound; `:` at the start of a line to meta commands; after `madvise
-/// TARGET ` and `=> `, only advice and outcome names are offered.
+/// The first word of a line completes to the statement keywords and the names the
+/// session has bound (for `NAME = …`), or after `:` to meta commands. Later words:
+/// uppercase ones complete to kernel constants (errno, advice, protection and signal
+/// names), lowercase ones to reserved, option and view words and bound names; after
+/// `madvise TARGET ` and `=> ` only advice and outcome names are offered.
 public struct Completer: Sendable {
   /// Names bound in the session (regions, processes, uffds, values).
   public var boundNames: [String]
@@ -15,6 +16,12 @@ public struct Completer: Sendable {
     self.boundNames = boundNames
   }
 
+  /// The keywords a statement starts with.
+  static let statementKeywords: [Keyword] = [
+    .mmap, .munmap, .mprotect, .madvise, .mremap, .touch, .write, .read, .fork, .exit, .on, .for, .userfaultfd,
+    .api, .register, .unregister, .close, .remap, .remapAnonPages, .copy, .zeropage, .pin, .unpin, .assert,
+    .print, .show, .expect, .let,
+  ]
   static let keywords = Keyword.allCases.map(\.rawValue)
   static let lowercaseWords = keywords + Vocabulary.optionWords + Vocabulary.views + ["ok", "userfault", "modelled"]
   static let signalNames = KernelNames.signals.map(\.name) + KernelNames.signalCodes.map(\.name)
@@ -27,8 +34,8 @@ public struct Completer: Sendable {
   public func candidates(for word: String, after before: String) -> [String] {
     let context = before.split(whereSeparator: { $0 == " " || $0 == "\t" })
     let pool: [String]
-    if before.allSatisfy({ $0 == " " || $0 == "\t" }) && word.hasPrefix(":") {
-      pool = MetaCommand.names.map { ":" + $0 }
+    if context.isEmpty {
+      pool = word.hasPrefix(":") ? MetaCommand.names.map { ":" + $0 } : Completer.statementKeywords.map(\.rawValue) + boundNames
     } else if context.first == ":help" {
       pool = Help.topics
     } else if context.last == "=>" {

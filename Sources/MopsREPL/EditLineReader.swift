@@ -67,8 +67,9 @@ public final class EditLineReader: LineReader {
   }
 
   /// The completions of the word `text` that starts at byte `start` of the line, in
-  /// readline's format: the common prefix, then each match, then NULL. Returns NULL
-  /// for no match, and after `:load` and `:save` lets libedit complete file names.
+  /// the format libedit's `fn_complete` reads: the common prefix, then every match
+  /// (also when there is one), then NULL. Returns NULL for no match, and after `:load`
+  /// and `:save` lets libedit complete file names.
   private static let complete:
     @convention(c) (UnsafePointer<CChar>?, Int32, Int32) -> UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>? = {
       text, start, _ in
@@ -85,8 +86,7 @@ public final class EditLineReader: LineReader {
       for c in candidates.dropFirst() {
         while !c.hasPrefix(common) { common = common.dropLast() }
       }
-      let replacement = candidates.count == 1 ? first : String(common)
-      let entries = [replacement] + (candidates.count == 1 ? [] : candidates)
+      let entries = [String(common)] + candidates
       // libedit frees the array and its strings with free(3).
       let matches = malloc(MemoryLayout<UnsafeMutablePointer<CChar>?>.stride * (entries.count + 1))!
         .assumingMemoryBound(to: UnsafeMutablePointer<CChar>?.self)

@@ -13,7 +13,8 @@ enum Interrupts {
   /// True while the reader waits for a key.
   static let reading = Atomic<Bool>(false)
 
-  /// Installs the handler, without `SA_RESTART` so a blocked `read` returns `EINTR`.
+  /// Installs the handler, without `SA_RESTART` so a blocked `read` returns `EINTR`,
+  /// and makes sure SIGINT is not blocked.
   static func install() {
     var action = sigaction()
     action.__sigaction_handler.sa_handler = { _ in
@@ -23,5 +24,10 @@ enum Interrupts {
     sigemptyset(&action.sa_mask)
     action.sa_flags = 0
     sigaction(SIGINT, &action, nil)
+    // A parent may have started mops with SIGINT blocked (the mask is inherited).
+    var unblock = sigset_t()
+    sigemptyset(&unblock)
+    sigaddset(&unblock, SIGINT)
+    sigprocmask(SIG_UNBLOCK, &unblock, nil)
   }
 }

@@ -2,9 +2,15 @@ import Testing
 
 @testable import MopsREPL
 
-@Test func lowercaseWordsCompleteToKeywordsOptionsAndBoundNames() {
+@Test func theFirstWordCompletesToStatementsAndBoundNames() {
   let c = Completer(boundNames: ["main", "region", "remote"])
   #expect(c.candidates(for: "rem", after: "") == ["remap", "remap_anon_pages", "remote"])
+  #expect(c.candidates(for: "pri", after: "  ") == ["print"])
+  #expect(c.candidates(for: "m", after: "") == ["madvise", "main", "mmap", "mprotect", "mremap", "munmap"])
+}
+
+@Test func laterWordsCompleteToKeywordsOptionsAndBoundNames() {
+  let c = Completer(boundNames: ["main", "region", "remote"])
   #expect(c.candidates(for: "re", after: "touch ") == ["read", "region", "register", "remap", "remap_anon_pages", "remote", "result"])
   #expect(c.candidates(for: "may", after: "mremap r to 8 pages ") == ["maymove"])
 }
@@ -12,7 +18,7 @@ import Testing
 @Test func uppercaseWordsCompleteToKernelConstants() {
   let c = Completer()
   #expect(c.candidates(for: "EBU", after: "assert errno == ") == ["EBUSY"])
-  #expect(c.candidates(for: "SIGS", after: "") == ["SIGSEGV"])
+  #expect(c.candidates(for: "SIGS", after: "touch r => ") == ["SIGSEGV"])
   #expect(c.candidates(for: "PROT_", after: "").isEmpty)
   #expect(c.candidates(for: "REA", after: "mprotect r ") == ["READ"])
 }

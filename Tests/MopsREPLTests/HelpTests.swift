@@ -22,12 +22,7 @@ func helpExampleChecks(_ topic: String) throws {
 }
 
 @Test func everyStatementKeywordHasHelp() {
-  let statements: [Keyword] = [
-    .mmap, .munmap, .mprotect, .madvise, .mremap, .touch, .write, .read, .fork, .exit, .on, .for, .userfaultfd,
-    .api, .register, .unregister, .close, .remap, .remapAnonPages, .copy, .zeropage, .pin, .unpin, .assert,
-    .print, .show, .expect, .let,
-  ]
-  for k in statements { #expect(Help.text(for: k.rawValue) != nil, "no :help \(k.rawValue)") }
+  for k in Completer.statementKeywords { #expect(Help.text(for: k.rawValue) != nil, "no :help \(k.rawValue)") }
 }
 
 @Test func metaCommandsParseWithTheirArguments() throws {
