@@ -19,7 +19,7 @@ let package = Package(
     .executableTarget(
       name: "mops",
       dependencies: [
-        "MopsFixtures", "MopsInterpreter", "MopsREPL", "MopsSyntax",
+        "MopsFixtures", "MopsFuzz", "MopsInterpreter", "MopsREPL", "MopsSyntax",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ]),
     // Vocabulary shared by every layer: errno, signals, syscall flag sets, typed
@@ -39,9 +39,14 @@ let package = Package(
     // Runs two backends in lockstep and stops at their first disagreement.
     .target(name: "DiffBackend", dependencies: ["MopsBackend"]),
     // Discovers, runs and reports `.mops` fixtures (`mops test`, `swift test`).
-    .target(name: "MopsFixtures", dependencies: ["MopsInterpreter", "MopsSyntax", "SimBackend"]),
+    .target(
+      name: "MopsFixtures", dependencies: ["MopsInterpreter", "MopsSyntax", "SimBackend", "LinuxBackend", "DiffBackend"]),
+    // Random scripts under --backend both, with shrinking of every disagreement.
+    .target(name: "MopsFuzz", dependencies: ["MopsFixtures", "MopsInterpreter", "MopsSyntax"]),
     // Syscalls Swift cannot make directly (variadic ioctl, the userfaultfd uapi).
     .target(name: "CMopsLinux"),
+    // The live kernel as a backend: worker processes, arena placement, /proc observations.
+    .target(name: "LinuxBackend", dependencies: ["MopsBackend", "MopsABI", "CMopsLinux"]),
     // Engine throughput and memory figures (`swift run -c release mops-bench`).
     .executableTarget(name: "MopsBench", dependencies: ["MopsEngine", "CMopsLinux"]),
     .testTarget(name: "MopsEngineTests", dependencies: ["MopsEngine"]),
@@ -54,6 +59,7 @@ let package = Package(
     .executableTarget(name: "MopsSyntaxBench", dependencies: ["MopsSyntax"]),
     .testTarget(name: "MopsSyntaxTests", dependencies: ["MopsSyntax"]),
     .testTarget(name: "MopsFixturesTests", dependencies: ["MopsFixtures"]),
+    .testTarget(name: "LinuxBackendTests", dependencies: ["LinuxBackend", "MopsBackend", "MopsABI", "CMopsLinux"]),
     // libedit (line editing, history, completion) through its readline-compatible API.
     .systemLibrary(name: "CEditLine", providers: [.apt(["libedit-dev"])]),
     // The interactive loop: line readers (libedit, plain stdin), sessions with undo,
@@ -64,7 +70,7 @@ let package = Package(
     // (`swift run -c release mops-repl-bench`).
     .executableTarget(name: "MopsREPLBench", dependencies: ["MopsREPL", "SimBackend"]),
     // Unit tests of the loop, and end-to-end tests driving the built `mops` through a
-    // pseudo-terminal (tests/repl_pty.py).
+    // pseudo-terminal (repl_pty.py).
     .testTarget(
       name: "MopsREPLTests", dependencies: ["MopsREPL", "MopsFixtures", "SimBackend"], exclude: ["repl_pty.py"]),
   ],

@@ -1,3 +1,5 @@
+// userfaultfd ioctls (UFFDIO_MOVE postdates the system headers, so its uapi is defined here)
+// and PAGEMAP_SCAN (likewise).
 #define _GNU_SOURCE
 #include "CMopsLinux.h"
 
@@ -78,4 +80,33 @@ int mops_uffdio_zeropage(int fd, uint64_t dst, uint64_t len, uint64_t mode, int6
   int rc = ioctl(fd, UFFDIO_ZEROPAGE, &z) != 0 ? -errno : 0;
   *zeropage = z.zeropage;
   return rc;
+}
+
+struct mops_page_region {
+  uint64_t start, end, categories;
+};
+struct mops_pm_scan_arg {
+  uint64_t size, flags, start, end, walk_end, vec, vec_len, max_pages;
+  uint64_t category_inverted, category_mask, category_anyof_mask, return_mask;
+};
+#define MOPS_PAGEMAP_SCAN _IOWR('f', 16, struct mops_pm_scan_arg)
+#define MOPS_PAGE_IS_PFNZERO (1 << 5)
+
+int mops_pagemap_zero_pages(int pagemap_fd, uint64_t start, uint64_t npages, uint8_t *zero) {
+  struct mops_page_region regions[64];
+  uint64_t end = start + npages * 4096, at = start;
+  for (uint64_t i = 0; i < npages; i++) zero[i] = 0;
+  while (at < end) {
+    struct mops_pm_scan_arg a = {
+        .size = sizeof a, .start = at, .end = end, .vec = (uint64_t)(uintptr_t)regions, .vec_len = 64,
+        .category_mask = MOPS_PAGE_IS_PFNZERO, .return_mask = MOPS_PAGE_IS_PFNZERO};
+    int n = ioctl(pagemap_fd, MOPS_PAGEMAP_SCAN, &a);
+    if (n < 0) return -errno;
+    for (int r = 0; r < n; r++) {
+      for (uint64_t p = regions[r].start; p < regions[r].end; p += 4096) zero[(p - start) / 4096] = 1;
+    }
+    if (a.walk_end <= at) break;
+    at = a.walk_end;
+  }
+  return 0;
 }

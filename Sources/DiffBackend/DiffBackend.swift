@@ -123,6 +123,7 @@ public final class DiffBackend: Backend {
   /// contents and frame correspondence.
   func compareStates(after op: Operation) throws(BackendError) {
     var diffs: [String] = []
+    var frames: [(PID, VirtAddr, PFN, PFN)] = []
     for pid in reference.processes {
       guard let opid = pids[pid] else {
         diffs.append("\(pid) exists only on the \(reference.name) side")
@@ -144,11 +145,19 @@ public final class DiffBackend: Backend {
         let rp = try reference.pages(of: pid, at: vma.start, count: count)
         let op = try other.pages(of: opid, at: vma.start, count: count)
         for (a, b) in zip(rp, op) {
-          if let d = framePairs.compare(a, b, referenceName: reference.name, otherName: other.name) {
+          if let d = FramePairing.compareFields(a, b, referenceName: reference.name, otherName: other.name) {
             diffs.append("\(pid) page \(a.addr): \(d)")
             if diffs.count >= 8 { break }
+          } else if a.state == .present, let x = a.pfn, let y = b.pfn {
+            frames.append((pid, a.addr, x, y))
           }
         }
+      }
+    }
+    framePairs.forgetFramesNotIn(Set(frames.map(\.2)), Set(frames.map(\.3)))
+    for (pid, addr, x, y) in frames where diffs.count < 8 {
+      if let d = framePairs.pair(x, y, referenceName: reference.name, otherName: other.name) {
+        diffs.append("\(pid) page \(addr): \(d)")
       }
     }
     if !diffs.isEmpty {
@@ -201,20 +210,31 @@ struct FramePairing {
     return all
   }()
 
-  /// A description of how `a` (reference) and `b` (other) differ, or nil.
-  mutating func compare(_ a: PageInfo, _ b: PageInfo, referenceName: String, otherName: String) -> String? {
+  /// How `a` (reference) and `b` (other) differ in what they show of a page besides
+  /// frame identity, or nil.
+  static func compareFields(_ a: PageInfo, _ b: PageInfo, referenceName: String, otherName: String) -> String? {
     func field<T: Equatable>(_ name: String, _ x: T?, _ y: T?) -> String? {
       guard let x, let y, x != y else { return nil }
       return "\(name): \(referenceName) \(x), \(otherName) \(y)"
     }
     if a.state != b.state { return "state: \(referenceName) \(a.state.rawValue), \(otherName) \(b.state.rawValue)" }
     if a.state == .none { return nil }
-    if let d = field("mapcount", a.mapcount, b.mapcount) ?? field("exclusive", a.exclusive, b.exclusive)
+    return field("mapcount", a.mapcount, b.mapcount) ?? field("exclusive", a.exclusive, b.exclusive)
       ?? field("anon-exclusive", a.anonExclusive, b.anonExclusive) ?? field("contents", a.contents, b.contents)
-    {
-      return d
+  }
+
+  /// Frames freed since the last comparison may be reused for other pages on either
+  /// side: pairs whose frame is no longer mapped anywhere are dropped.
+  mutating func forgetFramesNotIn(_ referenceFrames: Set<PFN>, _ otherFrames: Set<PFN>) {
+    for (x, y) in forward where !referenceFrames.contains(x) || !otherFrames.contains(y) {
+      forward[x] = nil
+      backward[y] = nil
     }
-    guard a.state == .present, let x = a.pfn, let y = b.pfn else { return nil }
+  }
+
+  /// Records or checks that reference frame `x` corresponds to other frame `y`; a
+  /// description of the conflict, or nil.
+  mutating func pair(_ x: PFN, _ y: PFN, referenceName: String, otherName: String) -> String? {
     switch (forward[x], backward[y]) {
     case (nil, nil):
       forward[x] = y
@@ -222,7 +242,7 @@ struct FramePairing {
       return nil
     case (y?, x?): return nil
     case (let fx, let by):
-      return "frame identity: \(referenceName) frame \(x) pairs with \(fx.map(\.description) ?? "nothing yet"), but here \(otherName) maps \(y) (paired with \(by.map(\.description) ?? "nothing yet"))"
+      return "frame identity: \(referenceName) frame \(x) pairs with \(fx.map(\.description) ?? "nothing"), but here \(otherName) maps \(y) (paired with \(by.map(\.description) ?? "nothing"))"
     }
   }
 }

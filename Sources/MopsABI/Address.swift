@@ -20,6 +20,13 @@ public enum Arena {
   /// One past the last byte of the arena (1 TiB after `start`).
   public static let end = VirtAddr(0x1100_0000_0000)
 
+  /// A PROT_NONE page every backend maps at `end` in the first process, so nothing
+  /// grows out of the arena: an in-place mremap growth at the top of the arena meets it
+  /// and fails (or moves) as it would against any neighbour. It is outside the arena,
+  /// so no view shows it, but it counts towards `vm.max_map_count` and is inherited by
+  /// fork like any VMA.
+  public static let guardPage = end
+
   /// Whether `[addr, addr + len)` lies inside the arena (an empty range at a valid
   /// address counts as inside).
   public static func contains(_ addr: VirtAddr, length len: UInt64) -> Bool {

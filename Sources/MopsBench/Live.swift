@@ -21,10 +21,7 @@ enum Live {
 
   /// Pins this process to CPU 0 so COW reuse does not depend on per-CPU LRU batches.
   static func pinToCPU0() {
-    var set = cpu_set_t()
-    withUnsafeMutableBytes(of: &set) { $0.initializeMemory(as: UInt8.self, repeating: 0) }
-    withUnsafeMutableBytes(of: &set) { $0[0] = 1 }
-    _ = sched_setaffinity(0, MemoryLayout<cpu_set_t>.size, &set)
+    _ = mops_pin_to_cpu(0)
   }
 
   static func writeFaults(_ n: Int) -> Double? {
@@ -87,17 +84,12 @@ enum Live {
     var failed = false
     let t = timed {
       for i in 0..<n {
-        let off = i * page
-        let r = mremap_fixed(src + off, dst + off)
-        if r == MAP_FAILED { failed = true }
+        let off = UInt64(i * page)
+        let r = mops_mremap(srcAddr.rawValue + off, pageSize, pageSize, 3, dstAddr.rawValue + off)
+        if r < 0 { failed = true }
       }
     }
     return failed ? nil : t
-  }
-
-  private static func mremap_fixed(_ old: UnsafeMutableRawPointer, _ new: UnsafeMutableRawPointer) -> UnsafeMutableRawPointer? {
-    let r = syscall(Int(SYS_mremap), old, page, page, 3, new)
-    return r == -1 ? MAP_FAILED : UnsafeMutableRawPointer(bitPattern: r)
   }
 
   /// Splits one mapping into `vmas` VMAs by making every other page read-only.

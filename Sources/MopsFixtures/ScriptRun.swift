@@ -2,6 +2,8 @@ import Foundation
 import MopsBackend
 import MopsInterpreter
 import MopsSyntax
+import DiffBackend
+import LinuxBackend
 import SimBackend
 
 /// The backends a script can run on (`--backend`).
@@ -12,8 +14,8 @@ public enum BackendKind: String, CaseIterable, Sendable {
   public func make() throws(BackendError) -> Backend {
     switch self {
     case .sim: return SimBackend()
-    case .linux, .both:
-      throw BackendError("the \(rawValue) backend is not available in this build; use --backend sim")
+    case .linux: return try LinuxBackend()
+    case .both: return DiffBackend(reference: SimBackend(), other: try LinuxBackend())
     }
   }
 

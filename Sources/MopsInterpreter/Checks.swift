@@ -6,7 +6,7 @@ extension Interpreter {
   /// `assert CONDITION [, "message"]`: false fails with the values that made it so;
   /// a condition that needs an observation this backend cannot make is skipped with
   /// the reason (never counted as a pass).
-  func assertion(_ condition: Expr, _ message: String?, _ s: Statement) throws {
+  func assertion(_ condition: ExprID, _ message: String?, _ s: Statement) throws {
     let holds: Bool
     do {
       holds = try bool(condition)
@@ -21,25 +21,25 @@ extension Interpreter {
     }
     var notes = (try? values(in: condition)) ?? []
     if let message { notes.insert(DiagnosticNote(message), at: 0) }
-    try fail(.assertionFailed, at: condition.range, "assertion failed: \(sourceText(condition.range))", notes: notes)
+    try fail(.assertionFailed, at: span(condition), "assertion failed: \(sourceText(span(condition)))", notes: notes)
   }
 
   /// "frame dst[0] = frame #2 (pfn 0x…)" for the operands of every comparison in `e`.
-  func values(in e: Expr) throws -> [DiagnosticNote] {
-    switch e.kind {
+  func values(in e: ExprID) throws -> [DiagnosticNote] {
+    switch node(e).kind {
     case .binary(let op, let l, let r) where op == .and || op == .or:
       return try values(in: l) + values(in: r)
     case .not(let x):
       return try values(in: x)
     case .binary(let op, let l, let r) where op.isComparison:
-      return try [l, r].filter { !isLiteral($0) }.map { DiagnosticNote("\(sourceText($0.range)) = \(describe(try eval($0)))") }
+      return try [l, r].filter { !isLiteral($0) }.map { DiagnosticNote("\(sourceText(span($0))) = \(describe(try eval($0)))") }
     default:
-      return isLiteral(e) ? [] : [DiagnosticNote("\(sourceText(e.range)) = \(describe(try eval(e)))")]
+      return isLiteral(e) ? [] : [DiagnosticNote("\(sourceText(span(e))) = \(describe(try eval(e)))")]
     }
   }
 
-  func isLiteral(_ e: Expr) -> Bool {
-    switch e.kind {
+  func isLiteral(_ e: ExprID) -> Bool {
+    switch node(e).kind {
     case .integer, .boolean, .string, .constant: return true
     default: return false
     }
@@ -81,7 +81,7 @@ extension Interpreter {
       let count = Int(min((length + pageSize - 1) / pageSize, 1 << 16))
       let infos: [PageInfo]
       do { infos = try backend.pages(of: current, at: start, count: max(count, 1)) } catch {
-        throw RuntimeFault(message: error.message, range: target.range)
+        throw RuntimeFault(message: error.message, range: span(target))
       }
       return pagesTable(infos)
     case .tree:

@@ -5,61 +5,62 @@ import MopsSyntax
 extension Interpreter {
   // MARK: Typed evaluation
 
-  func eval(_ e: Expr) throws -> Value {
-    switch e.kind {
+  func eval(_ e: ExprID) throws -> Value {
+    switch node(e).kind {
     case .integer(let v): return .int(v)
     case .boolean(let b): return .bool(b)
-    case .string(let s): return .string(s)
+    case .string(let s): return .string(checked!.script.strings[Int(s)])
     case .name(let n):
       let id = checked!.binding(for: n)
       if let v = values[id] { return v }
-      throw RuntimeFault(message: unbound[id] ?? "`\(n.text)` has no value yet", range: e.range)
+      throw RuntimeFault(message: unbound[id] ?? "`\(text(n))` has no value yet", range: span(e))
     case .constant(let c):
       switch c {
       case .errno(let x): return .errno(x)
       case .prot(let x): return .prot(x)
       case .advice(let x): return .advice(x)
-      case .unknown(let name): throw RuntimeFault(message: "unknown constant \(name)", range: e.range)
+      case .unknown(let name): throw RuntimeFault(message: "unknown constant \(name)", range: span(e))
       }
     case .not(let x):
       return .bool(!(try bool(x)))
     case .binary(let op, let l, let r):
-      return try binary(op, l, r, e.range)
+      return try binary(op, l, r, span(e))
     case .pages(let n):
       let (v, o) = try int(n).multipliedReportingOverflow(by: pageSize)
-      if o { throw RuntimeFault(message: "page count overflows 64 bits", range: e.range) }
+      if o { throw RuntimeFault(message: "page count overflows 64 bits", range: span(e)) }
       return .int(v)
     case .page(let base, let index):
       let start = try address(base)
       let i = try int(index)
-      return .range(try offset(start, pages: i, e.range), pageSize)
+      return .range(try offset(start, pages: i, span(e)), pageSize)
     case .pageRange(let base, let lower, let upper, let inclusive):
       let start = try address(base)
       let lo = try int(lower)
       let hi = try int(upper)
       let end = inclusive ? hi &+ 1 : hi
       guard end > lo, !(inclusive && hi == .max) else {
-        throw RuntimeFault(message: "empty or reversed page range [\(lo)\(inclusive ? "..." : "..<")\(hi)]", range: e.range)
+        throw RuntimeFault(message: "empty or reversed page range [\(lo)\(inclusive ? "..." : "..<")\(hi)]", range: span(e))
       }
-      return .range(try offset(start, pages: lo, e.range), (end - lo) * pageSize)
+      return .range(try offset(start, pages: lo, span(e)), (end - lo) * pageSize)
     case .span(let a, let length):
       return .range(try address(a), try int(length))
     case .observe(let obs, let operand, let process):
       let pid = try process.map { try processValue($0) } ?? current
-      return try observe(obs, operand, in: pid, e.range)
-    case .cost(let name):
+      return try observe(obs, operand, in: pid, span(e))
+    case .cost(let index):
+      let name = KernelNames.costCounters[Int(index)]
       guard let cost = backend.cost else {
         throw Unobservable(reason: "cost counters exist only on the sim backend (this is \(backend.name))")
       }
       guard let v = cost.fields.first(where: { $0.0 == name })?.1 else {
-        throw RuntimeFault(message: "unknown cost counter \(name)", range: e.range)
+        throw RuntimeFault(message: "unknown cost counter \(name)", range: span(e))
       }
       return .int(UInt64(v))
     case .has(let x, let words):
       guard case .vmFlags(let flags) = try eval(x) else {
-        throw RuntimeFault(message: "`has` needs VMA flags, such as `flags r has dc`", range: x.range)
+        throw RuntimeFault(message: "`has` needs VMA flags, such as `flags r has dc`", range: span(x))
       }
-      let wanted = words.reduce(into: VMFlags()) { $0.formUnion($1.flag ?? []) }
+      let wanted = checked!.script.words(words).reduce(into: VMFlags()) { $0.formUnion($1.flag ?? []) }
       return .bool(flags.isSuperset(of: wanted))
     }
   }
@@ -71,7 +72,7 @@ extension Interpreter {
     return VirtAddr(a)
   }
 
-  func binary(_ op: BinaryOperator, _ l: Expr, _ r: Expr, _ range: SourceRange) throws -> Value {
+  func binary(_ op: BinaryOperator, _ l: ExprID, _ r: ExprID, _ range: SourceRange) throws -> Value {
     switch op {
     case .and: return .bool(try bool(l) && bool(r))
     case .or: return .bool(try bool(l) || bool(r))
@@ -91,7 +92,7 @@ extension Interpreter {
       let a = try eval(l)
       let b = try eval(r)
       if case .prot(let x) = a, case .prot(let y) = b { return .prot(x.union(y)) }
-      return .int(try intOf(a, l.range) | intOf(b, r.range))
+      return .int(try intOf(a, span(l)) | intOf(b, span(r)))
     case .add, .subtract, .multiply, .divide:
       let a = try int(l)
       let b = try int(r)
@@ -128,18 +129,18 @@ extension Interpreter {
 
   // MARK: Observations
 
-  func observe(_ obs: Observation, _ operand: Expr?, in pid: PID, _ range: SourceRange) throws -> Value {
+  func observe(_ obs: Observation, _ operand: ExprID?, in pid: PID, _ range: SourceRange) throws -> Value {
     guard backend.processes.contains(pid) || !obs.dependsOnProcess else {
       throw RuntimeFault(message: "\(processName(pid)) has exited; there is nothing to observe", range: range)
     }
     switch obs {
-    case .frame, .mapcount, .exclusive, .anonExclusive, .present, .zeropage, .none, .writable, .contents, .byte:
+    case .frame, .mapcount, .exclusive, .anonExclusive, .present, .zeropage, .pteNone, .writable, .contents, .byte:
       let addr = try address(operand!)
       let p = try page(pid, addr, range)
       switch obs {
       case .present: return .bool(p.state != .none)
       case .zeropage: return .bool(p.state == .zeroPage)
-      case .none: return .bool(p.state == .none)
+      case .pteNone: return .bool(p.state == .none)
       case .frame:
         if p.state == .none { return .frame(nil) }
         guard let pfn = p.pfn else { throw unavailable("frame numbers") }
@@ -220,7 +221,7 @@ extension Interpreter {
 
   // MARK: Conversions
 
-  func int(_ e: Expr) throws -> UInt64 { try intOf(try eval(e), e.range) }
+  func int(_ e: ExprID) throws -> UInt64 { try intOf(try eval(e), span(e)) }
 
   func intOf(_ v: Value, _ range: SourceRange) throws -> UInt64 {
     switch v {
@@ -234,14 +235,14 @@ extension Interpreter {
     }
   }
 
-  func bool(_ e: Expr) throws -> Bool {
+  func bool(_ e: ExprID) throws -> Bool {
     guard case .bool(let b) = try eval(e) else {
-      throw RuntimeFault(message: "expected a condition", range: e.range)
+      throw RuntimeFault(message: "expected a condition", range: span(e))
     }
     return b
   }
 
-  func address(_ e: Expr) throws -> VirtAddr { try addressOf(try eval(e), e.range) }
+  func address(_ e: ExprID) throws -> VirtAddr { try addressOf(try eval(e), span(e)) }
 
   func addressOf(_ v: Value, _ range: SourceRange) throws -> VirtAddr {
     switch v {
@@ -252,40 +253,40 @@ extension Interpreter {
   }
 
   /// A range operand: a region or range as it is; a bare address means one page.
-  func range(_ e: Expr) throws -> (VirtAddr, UInt64) {
+  func range(_ e: ExprID) throws -> (VirtAddr, UInt64) {
     switch try eval(e) {
     case .range(let a, let l): return (a, l)
     case .int(let x): return (VirtAddr(x), pageSize)
-    case let v: throw RuntimeFault(message: "expected a range, found \(describe(v))", range: e.range)
+    case let v: throw RuntimeFault(message: "expected a range, found \(describe(v))", range: span(e))
     }
   }
 
-  func byte(_ e: Expr) throws -> UInt8 {
+  func byte(_ e: ExprID) throws -> UInt8 {
     let v = try int(e)
-    guard v <= 0xff else { throw RuntimeFault(message: "\(v) does not fit in a byte", range: e.range) }
+    guard v <= 0xff else { throw RuntimeFault(message: "\(v) does not fit in a byte", range: span(e)) }
     return UInt8(v)
   }
 
-  func protValue(_ e: Expr) throws -> Prot {
+  func protValue(_ e: ExprID) throws -> Prot {
     switch try eval(e) {
     case .prot(let p): return p
     case .int(let x): return Prot(rawValue: UInt32(truncatingIfNeeded: x))
-    case let v: throw RuntimeFault(message: "expected a protection, found \(describe(v))", range: e.range)
+    case let v: throw RuntimeFault(message: "expected a protection, found \(describe(v))", range: span(e))
     }
   }
 
-  func adviceValue(_ e: Expr) throws -> Advice {
+  func adviceValue(_ e: ExprID) throws -> Advice {
     switch try eval(e) {
     case .advice(let a): return a
     case .int(let x): return Advice(rawValue: Int32(truncatingIfNeeded: x))
-    case let v: throw RuntimeFault(message: "expected an advice, found \(describe(v))", range: e.range)
+    case let v: throw RuntimeFault(message: "expected an advice, found \(describe(v))", range: span(e))
     }
   }
 
   func processValue(_ n: Name) throws -> PID {
     let id = checked!.binding(for: n)
     guard case .process(let pid)? = values[id] else {
-      throw RuntimeFault(message: unbound[id] ?? "`\(n.text)` is not a process", range: n.range)
+      throw RuntimeFault(message: unbound[id] ?? "`\(text(n))` is not a process", range: n.range)
     }
     return pid
   }
@@ -293,7 +294,7 @@ extension Interpreter {
   func uffdValue(_ n: Name) throws -> UffdHandle {
     let id = checked!.binding(for: n)
     guard case .uffd(let h)? = values[id] else {
-      throw RuntimeFault(message: unbound[id] ?? "`\(n.text)` is not a userfaultfd", range: n.range)
+      throw RuntimeFault(message: unbound[id] ?? "`\(text(n))` is not a userfaultfd", range: n.range)
     }
     return h
   }

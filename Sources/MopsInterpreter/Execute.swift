@@ -49,7 +49,7 @@ extension Interpreter {
       let o = try perform(
         .mremap(oldAddr: a, oldLength: l, newLength: newLength, flags: flags, newAddr: newAddr), s)
       let moved: (UInt64) -> Value = { .range(VirtAddr($0), pageAlignUp(newLength) ?? newLength) }
-      if case .name(let n) = m.target.kind, let c = checked, c.kind(of: n) == .region, o?.result == .ok {
+      if case .name(let n) = node(m.target).kind, let c = checked, c.kind(of: n) == .region, o?.result == .ok {
         values[c.binding(for: n)] = moved(o!.value ?? a.rawValue)
       }
       if let b = m.binding { bind(b, o, s, moved) }
@@ -77,13 +77,13 @@ extension Interpreter {
       _ = try perform(.writeBytes(addr: try address(addrExpr), bytes: bytes), s)
     case .read(let target):
       let (a, l) = try range(target)
-      guard l <= 1 << 24 else { throw RuntimeFault(message: "read of \(l) bytes is too large (at most 16M)", range: target.range) }
+      guard l <= 1 << 24 else { throw RuntimeFault(message: "read of \(l) bytes is too large (at most 16M)", range: span(target)) }
       _ = try perform(.readBytes(addr: a, count: Int(l)), s)
     case .fork(let binding):
       let o = try perform(.fork, s)
       if let o, o.result == .ok, let v = o.value {
         let child = PID(Int32(truncatingIfNeeded: v))
-        processNames[child] = binding?.text ?? "child of \(processName(current))"
+        processNames[child] = binding.map(text) ?? "child of \(processName(current))"
         forkLines[child] = line(of: s.range)
       }
       if let b = binding { bind(b, o, s) { .process(PID(Int32(truncatingIfNeeded: $0))) } }
@@ -172,17 +172,17 @@ extension Interpreter {
       unbound[id] = nil
     } else {
       values[id] = nil
-      unbound[id] = "`\(name.text)` has no value: the statement at line \(line(of: s.range)) that binds it did not succeed"
+      unbound[id] = "`\(text(name))` has no value: the statement at line \(line(of: s.range)) that binds it did not succeed"
     }
   }
 
   /// The destination, source and length of a move or copy: the length is the
   /// destination's when it is a range, else the source's.
-  func movePair(_ dst: Expr, _ src: Expr, _ s: Statement) throws -> (VirtAddr, VirtAddr, UInt64) {
+  func movePair(_ dst: ExprID, _ src: ExprID, _ s: Statement) throws -> (VirtAddr, VirtAddr, UInt64) {
     let d = try eval(dst)
     let sv = try eval(src)
-    let dAddr = try addressOf(d, dst.range)
-    let sAddr = try addressOf(sv, src.range)
+    let dAddr = try addressOf(d, span(dst))
+    let sAddr = try addressOf(sv, span(src))
     switch (d, sv) {
     case (.range(_, let l), _), (_, .range(_, let l)): return (dAddr, sAddr, l)
     default:

@@ -10,11 +10,15 @@ public struct RunOptions: Sendable {
   public var trace: Bool
   /// ANSI colours in rendered failures.
   public var useColor: Bool
+  /// Accept whatever outcome each statement has (generated scripts compare backends,
+  /// not expectations); only disagreements and assertions fail.
+  public var acceptsAnyOutcome: Bool
 
-  public init(keepGoing: Bool = false, trace: Bool = false, useColor: Bool = false) {
+  public init(keepGoing: Bool = false, trace: Bool = false, useColor: Bool = false, acceptsAnyOutcome: Bool = false) {
     self.keepGoing = keepGoing
     self.trace = trace
     self.useColor = useColor
+    self.acceptsAnyOutcome = acceptsAnyOutcome
   }
 }
 
@@ -120,6 +124,13 @@ public final class Interpreter {
   }
 
   func line(of range: SourceRange) -> Int { file.location(of: range.start).line }
+
+  /// The expression node `id` of the script being run.
+  func node(_ id: ExprID) -> Expr { checked!.script[id] }
+  /// The source range of expression `id`.
+  func span(_ id: ExprID) -> SourceRange { checked!.script[id].range }
+  /// The spelling of a name.
+  func text(_ name: Name) -> String { checked!.script.text(name) }
 
   func sourceText(_ range: SourceRange) -> String {
     let lo = max(0, min(range.start, file.bytes.count))

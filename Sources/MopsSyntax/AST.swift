@@ -4,33 +4,68 @@ import MopsABI
 // builds it; the checker resolves its names into a side table (`CheckedScript`); the
 // interpreter walks it. Names of cases follow grammar.md.
 
-/// A parsed script: statements in order, plus the file's `# mops:` directives.
+/// A parsed script: statements in order, the expression nodes they refer to, and
+/// the file's `# mops:` directives.
+///
+/// Expressions live in one array (``exprs``) and refer to each other by ``ExprID``:
+/// a node is a small plain struct, so building and walking them allocates nothing
+/// per node. Read a node with `script[id]`.
 public struct Script: Hashable, Sendable {
   public var statements: [Statement]
   public var directives: [Directive]
+  /// Every expression node; ``ExprID`` indexes this.
+  public var exprs: [Expr]
+  /// The bytes of each string literal (``ExprKind/string(_:)`` indexes this).
+  public var strings: [[UInt8]]
+  /// The words after every `has` (``ExprKind/has(_:words:)`` gives a slice of this).
+  public var flagWords: [FlagWord]
+  /// The distinct spellings of names, flag words and unknown constants, by symbol.
+  public var symbolTable: SymbolTable
   /// How many ``Name`` occurrences the parser numbered (``Name/slot`` is below this).
   public var nameSlotCount: Int
 
-  public init(statements: [Statement], directives: [Directive], nameSlotCount: Int) {
+  public init(
+    statements: [Statement], directives: [Directive], exprs: [Expr], strings: [[UInt8]], flagWords: [FlagWord],
+    symbolTable: SymbolTable, nameSlotCount: Int
+  ) {
     self.statements = statements
     self.directives = directives
+    self.exprs = exprs
+    self.strings = strings
+    self.flagWords = flagWords
+    self.symbolTable = symbolTable
     self.nameSlotCount = nameSlotCount
+  }
+
+  /// The spelling of each symbol.
+  public var symbols: [String] { symbolTable.names }
+
+  /// The expression node `id`.
+  public subscript(id: ExprID) -> Expr { exprs[Int(id.index)] }
+  /// The spelling of a name.
+  public func text(_ name: Name) -> String { symbols[name.symbolIndex] }
+  /// The words of a `has` expression.
+  public func words(_ slice: FlagWordSlice) -> ArraySlice<FlagWord> {
+    flagWords[Int(slice.start)..<Int(slice.start + slice.count)]
   }
 }
 
-/// One occurrence of a name (`src`, `child`, `u`), binding or use.
-public struct Name: Hashable, Sendable, CustomStringConvertible {
-  public var text: String
+/// One occurrence of a name (`src`, `child`, `u`), binding or use. Its spelling is
+/// `script.symbols[symbol]` (``Script/text(_:)``).
+public struct Name: Hashable, Sendable {
   public var range: SourceRange
   /// The index of this occurrence in ``CheckedScript/resolutions``.
-  public var slot: Int
+  public var slot: Int32
+  /// The spelling's index in ``Script/symbols``: equal texts have equal symbols.
+  public var symbol: Int32
 
-  public init(_ text: String, _ range: SourceRange, slot: Int) {
-    self.text = text
+  public init(_ range: SourceRange, slot: Int32, symbol: Int32) {
     self.range = range
     self.slot = slot
+    self.symbol = symbol
   }
-  public var description: String { text }
+  /// The spelling's index in ``Script/symbols`` as an `Int`.
+  public var symbolIndex: Int { Int(symbol) }
 }
 
 /// One statement: what it does, where it is, and the outcome the script expects.
@@ -52,19 +87,19 @@ public enum StatementKind: Hashable, Sendable {
   /// `[NAME =] mmap SIZE [at ADDR] [prot PROT] [shared|fixed|noreplace|…] [flags N]`
   case mmap(Mmap)
   /// `munmap TARGET`
-  case munmap(target: Expr)
+  case munmap(target: ExprID)
   /// `mprotect TARGET PROT`
-  case mprotect(target: Expr, prot: Expr)
+  case mprotect(target: ExprID, prot: ExprID)
   /// `madvise TARGET ADVICE`
-  case madvise(target: Expr, advice: Expr)
+  case madvise(target: ExprID, advice: ExprID)
   /// `[NAME =] mremap TARGET [to SIZE] [at ADDR] [maymove|fixed|dontunmap] [flags N]`
   case mremap(Mremap)
   /// `touch TARGET [read | write [BYTE]]`: one access per page of the target.
-  case touch(target: Expr, access: Access)
+  case touch(target: ExprID, access: Access)
   /// `write ADDR DATA…`: byte-level store of strings and byte values.
-  case write(address: Expr, data: [Expr])
+  case write(address: ExprID, data: [ExprID])
   /// `read TARGET`: byte-level load of every byte of the target.
-  case read(target: Expr)
+  case read(target: ExprID)
   /// `[NAME =] fork`
   case fork(binding: Name?)
   /// `exit [PROCESS]`
@@ -76,35 +111,35 @@ public enum StatementKind: Hashable, Sendable {
   /// `[NAME =] userfaultfd [nonblock|cloexec|user_mode_only] [flags N]`
   case userfaultfd(binding: Name?, flags: Options<UserfaultfdFlags>)
   /// `api UFFD [version N] [features WORD… | features N]` (UFFDIO_API)
-  case api(uffd: Name, version: Expr?, features: Options<UffdFeatures>)
+  case api(uffd: Name, version: ExprID?, features: Options<UffdFeatures>)
   /// `register UFFD TARGET [missing|wp|minor] [mode N]` (UFFDIO_REGISTER)
-  case register(uffd: Name, target: Expr, mode: Options<UffdRegisterMode>)
+  case register(uffd: Name, target: ExprID, mode: Options<UffdRegisterMode>)
   /// `unregister UFFD TARGET` (UFFDIO_UNREGISTER)
-  case unregister(uffd: Name, target: Expr)
+  case unregister(uffd: Name, target: ExprID)
   /// `close UFFD`
   case close(uffd: Name)
   /// `remap DST <- SRC via UFFD [allow_src_holes] [dontwake] [mode N]` (UFFDIO_MOVE)
-  case remap(dst: Expr, src: Expr, uffd: Name, mode: Options<UffdioMoveMode>)
+  case remap(dst: ExprID, src: ExprID, uffd: Name, mode: Options<UffdioMoveMode>)
   /// `remap_anon_pages DST <- SRC [allow_src_holes] [flags N]` (the 2014 syscall)
-  case remapAnonPages(dst: Expr, src: Expr, flags: Options<RemapAnonPagesFlags>)
+  case remapAnonPages(dst: ExprID, src: ExprID, flags: Options<RemapAnonPagesFlags>)
   /// `copy DST <- SRC via UFFD [dontwake] [wp] [mode N]` (UFFDIO_COPY)
-  case copy(dst: Expr, src: Expr, uffd: Name, mode: Options<UffdioCopyMode>)
+  case copy(dst: ExprID, src: ExprID, uffd: Name, mode: Options<UffdioCopyMode>)
   /// `zeropage DST via UFFD [dontwake] [mode N]` (UFFDIO_ZEROPAGE)
-  case zeropage(dst: Expr, uffd: Name, mode: Options<UffdioCopyMode>)
+  case zeropage(dst: ExprID, uffd: Name, mode: Options<UffdioCopyMode>)
   /// `pin TARGET` (FOLL_PIN | FOLL_LONGTERM, like an io_uring fixed buffer)
-  case pin(target: Expr)
+  case pin(target: ExprID)
   /// `unpin TARGET`
-  case unpin(target: Expr)
+  case unpin(target: ExprID)
   /// `assert CONDITION [, "message"]`
-  case assert(condition: Expr, message: String?)
+  case assert(condition: ExprID, message: String?)
   /// `print EXPR {, EXPR}`
-  case print([Expr])
+  case print([ExprID])
   /// `show VIEW`
   case show(View)
   /// `expect VIEW { lines }`: the view's text must equal the lines.
   case expect(View, lines: [ExpectedLine])
   /// `[let] NAME = EXPR`: captures a value now.
-  case capture(Name, Expr)
+  case capture(Name, ExprID)
   /// A statement the parser could not read (already diagnosed). Keeps the name it
   /// would have bound, so later uses do not cascade into "undefined name" errors.
   case invalid(binding: Name?)
@@ -123,14 +158,14 @@ public enum StatementKind: Hashable, Sendable {
 /// ``wordFlags`` (the words plus MAP_ANONYMOUS, and MAP_PRIVATE if no type was given).
 public struct Mmap: Hashable, Sendable {
   public var binding: Name?
-  public var length: Expr
+  public var length: ExprID
   /// `at ADDR`: a hint, or the exact address with `fixed`/`noreplace`.
-  public var address: Expr?
+  public var address: ExprID?
   /// `prot PROT`; nil means READ|WRITE.
-  public var prot: Expr?
+  public var prot: ExprID?
   public var flags: Options<MapFlags>
 
-  public init(binding: Name?, length: Expr, address: Expr?, prot: Expr?, flags: Options<MapFlags>) {
+  public init(binding: Name?, length: ExprID, address: ExprID?, prot: ExprID?, flags: Options<MapFlags>) {
     self.binding = binding
     self.length = length
     self.address = address
@@ -152,12 +187,12 @@ public struct Mmap: Hashable, Sendable {
 /// the old size); `at` the new address (used with `fixed` or as `dontunmap`'s hint).
 public struct Mremap: Hashable, Sendable {
   public var binding: Name?
-  public var target: Expr
-  public var newLength: Expr?
-  public var newAddress: Expr?
+  public var target: ExprID
+  public var newLength: ExprID?
+  public var newAddress: ExprID?
   public var flags: Options<MremapFlags>
 
-  public init(binding: Name?, target: Expr, newLength: Expr?, newAddress: Expr?, flags: Options<MremapFlags>) {
+  public init(binding: Name?, target: ExprID, newLength: ExprID?, newAddress: ExprID?, flags: Options<MremapFlags>) {
     self.binding = binding
     self.target = target
     self.newLength = newLength
@@ -171,14 +206,14 @@ public struct Mremap: Hashable, Sendable {
 public struct Options<Flags: OptionSet & Hashable & Sendable>: Hashable, Sendable {
   /// The union of the words given.
   public var words: Flags
-  /// The range of each word, in order (for diagnostics).
-  public var wordRanges: [SourceRange]
+  /// The range of the first word given (for diagnostics); nil when none was.
+  public var firstWordRange: SourceRange?
   /// The raw value, if given; it replaces the words.
-  public var raw: Expr?
+  public var raw: ExprID?
 
-  public init(words: Flags = [], wordRanges: [SourceRange] = [], raw: Expr? = nil) {
+  public init(words: Flags = [], firstWordRange: SourceRange? = nil, raw: ExprID? = nil) {
     self.words = words
-    self.wordRanges = wordRanges
+    self.firstWordRange = firstWordRange
     self.raw = raw
   }
 }
@@ -199,18 +234,18 @@ public struct UserfaultfdFlags: OptionSet, Hashable, Sendable {
 public enum Access: Hashable, Sendable {
   case read
   /// A write; with a fill byte every byte of the page is set to it.
-  case write(fill: Expr?)
+  case write(fill: ExprID?)
 }
 
 /// `for NAME in LOWER...UPPER { body }` (or `..<`).
 public struct ForLoop: Hashable, Sendable {
   public var variable: Name
-  public var lower: Expr
-  public var upper: Expr
+  public var lower: ExprID
+  public var upper: ExprID
   public var inclusive: Bool
   public var body: [Statement]
 
-  public init(variable: Name, lower: Expr, upper: Expr, inclusive: Bool, body: [Statement]) {
+  public init(variable: Name, lower: ExprID, upper: ExprID, inclusive: Bool, body: [Statement]) {
     self.variable = variable
     self.lower = lower
     self.upper = upper
@@ -224,7 +259,7 @@ public enum View: Hashable, Sendable {
   /// The current process's VMAs as maps lines with smaps VmFlags.
   case maps
   /// One line per page of the target: state, frame, mapcount, exclusivity, contents.
-  case pages(Expr)
+  case pages(ExprID)
   /// The process tree.
   case tree
   /// The cost counters.
@@ -246,12 +281,12 @@ public struct ExpectedOutcome: Hashable, Sendable {
   public var kind: OutcomeKind
   /// `moved N`: bytes reported moved/copied (the `move`/`copy` field, or the
   /// remap_anon_pages return value).
-  public var moved: Expr?
+  public var moved: ExprID?
   /// `at ADDR`: the faulting address of a signal or userfault.
-  public var address: Expr?
+  public var address: ExprID?
   public var range: SourceRange
 
-  public init(kind: OutcomeKind, moved: Expr?, address: Expr?, range: SourceRange) {
+  public init(kind: OutcomeKind, moved: ExprID?, address: ExprID?, range: SourceRange) {
     self.kind = kind
     self.moved = moved
     self.address = address
@@ -275,7 +310,13 @@ public enum OutcomeKind: Hashable, Sendable {
 
 // MARK: - Expressions
 
-/// An expression and its source range.
+/// The index of an expression node in ``Script/exprs``.
+public struct ExprID: Hashable, Sendable {
+  public var index: Int32
+  public init(_ index: Int32) { self.index = index }
+}
+
+/// An expression node and its source range.
 public struct Expr: Hashable, Sendable {
   public var kind: ExprKind
   public var range: SourceRange
@@ -285,48 +326,59 @@ public struct Expr: Hashable, Sendable {
   }
 }
 
-/// Every expression form (grammar.md, "Expressions").
+/// Every expression form (grammar.md, "Expressions"). Operands are ``ExprID``s.
 public enum ExprKind: Hashable, Sendable {
   /// `4096`, `0x1000`, `16K`, `'A'`
   case integer(UInt64)
   /// `true`, `false`
   case boolean(Bool)
-  /// `"text"` as bytes (escapes decoded).
-  case string([UInt8])
+  /// `"text"`: index into ``Script/strings`` (escapes decoded).
+  case string(Int32)
   /// A region, process, uffd or captured value.
   case name(Name)
   /// `EBUSY`, `READ`, `PROT_WRITE`, `DONTFORK`, `MADV_FREE`.
   case constant(KernelConstant)
   /// `not E`
-  indirect case not(Expr)
+  case not(ExprID)
   /// `A op B`
-  indirect case binary(BinaryOperator, Expr, Expr)
+  case binary(BinaryOperator, ExprID, ExprID)
   /// `N pages` / `N page`: N × 4096.
-  indirect case pages(Expr)
+  case pages(ExprID)
   /// `R[i]`: page i of a region or range (a one-page range).
-  indirect case page(Expr, index: Expr)
+  case page(ExprID, index: ExprID)
   /// `R[i...j]` (inclusive) or `R[i..<j]`: pages of a region or range.
-  indirect case pageRange(Expr, lower: Expr, upper: Expr, inclusive: Bool)
+  case pageRange(ExprID, lower: ExprID, upper: ExprID, inclusive: Bool)
   /// `ADDR len SIZE`: the byte range starting at ADDR.
-  indirect case span(Expr, length: Expr)
+  case span(ExprID, length: ExprID)
   /// `frame R[0]`, `vmas`, `mapcount X in child` …
-  indirect case observe(Observation, Expr?, process: Name?)
-  /// `cost vma_splits`: a cost counter of the model.
-  case cost(String)
+  case observe(Observation, ExprID?, process: Name?)
+  /// `cost vma_splits`: a cost counter of the model (index into ``KernelNames/costCounters``).
+  case cost(Int32)
   /// `flags R has dc wf`: all of these VMA flags are set.
-  indirect case has(Expr, [FlagWord])
+  case has(ExprID, words: FlagWordSlice)
+}
+
+/// Where the words of one `has` are in ``Script/flagWords``.
+public struct FlagWordSlice: Hashable, Sendable {
+  public var start: Int32
+  public var count: Int32
+  public init(start: Int32, count: Int32) {
+    self.start = start
+    self.count = count
+  }
 }
 
 /// A VMA-flag mnemonic after `has`; `flag` is nil when the word is not one (the
 /// checker reports it).
 public struct FlagWord: Hashable, Sendable {
-  public var text: String
   public var range: SourceRange
   public var flag: VMFlags?
-  public init(text: String, range: SourceRange, flag: VMFlags?) {
-    self.text = text
+  /// The spelling's index in ``Script/symbols``.
+  public var symbol: Int32
+  public init(range: SourceRange, flag: VMFlags?, symbol: Int32) {
     self.range = range
     self.flag = flag
+    self.symbol = symbol
   }
 }
 
@@ -335,8 +387,9 @@ public enum KernelConstant: Hashable, Sendable {
   case errno(Errno)
   case prot(Prot)
   case advice(Advice)
-  /// Not a known constant; the checker reports it with a suggestion.
-  case unknown(String)
+  /// Not a known constant (its spelling is `script.symbols[symbol]`); the checker
+  /// reports it with a suggestion.
+  case unknown(symbol: Int32)
 }
 
 /// Binary operators, loosest first in grammar.md's precedence table.
@@ -360,7 +413,10 @@ public enum Observation: String, Hashable, Sendable, CaseIterable {
   // per page (operand: an address; the page containing it)
   case frame, mapcount, exclusive
   case anonExclusive = "anon_exclusive"
-  case present, zeropage, none, writable, contents, byte
+  case present, zeropage
+  /// `none`: no PTE at all (pte_none).
+  case pteNone = "none"
+  case writable, contents, byte
   // per VMA (operand: an address inside it)
   case flags, prot, mapped
   case vmaStart = "vma_start"

@@ -95,9 +95,9 @@ public struct CheckedScript: Sendable {
   public var resolutions: [BindingID]
 
   /// The binding a name occurrence refers to (or introduces).
-  public func binding(for name: Name) -> BindingID { resolutions[name.slot] }
+  public func binding(for name: Name) -> BindingID { resolutions[Int(name.slot)] }
   /// What a name occurrence stands for.
-  public func kind(of name: Name) -> NameKind { bindings[resolutions[name.slot]].kind }
+  public func kind(of name: Name) -> NameKind { bindings[resolutions[Int(name.slot)]].kind }
 }
 
 /// The result of parsing and checking one file.

@@ -11,13 +11,19 @@ public struct Checker: Sendable {
   /// Allow a name to be bound again (the REPL redefines freely; files may not).
   public var allowsRebinding: Bool
   public private(set) var bindings: [Binding]
+  /// Names bound by earlier checks (a REPL's previous inputs) and `main`.
   private var scope: [String: BindingID]
 
   // Per-check state.
+  private var script = Script(statements: [], directives: [], exprs: [], strings: [], flagWords: [], symbolTable: SymbolTable(), nameSlotCount: 0)
   private var diagnostics = DiagnosticBag(limit: ParserLimits.diagnosticLimit)
   private var resolutions: [BindingID] = []
-  /// Names bound somewhere in the script being checked (first binding site).
-  private var laterBindings: [String: SourceRange] = [:]
+  /// The script's spellings, and per symbol the binding in scope (-1 none): name
+  /// resolution by array index, not by hashing.
+  private var symbols: [String] = []
+  private var symbolBindings: [BindingID] = []
+  /// Per symbol, where the script first binds it (for "used before binding").
+  private var laterBindings: [SourceRange?] = []
   private var loopDepth = 0
 
   public init(allowsRebinding: Bool = false) {
@@ -41,11 +47,22 @@ public struct Checker: Sendable {
   /// Checks a parsed script (which may contain `.invalid` statements from syntax
   /// errors); returns the resolved script and the checker's diagnostics.
   public mutating func check(_ script: Script) -> (CheckedScript, DiagnosticBag) {
+    self.script = script
+    defer { self.script.exprs = [] }
     diagnostics = DiagnosticBag(limit: ParserLimits.diagnosticLimit)
     resolutions = [BindingID](repeating: -1, count: script.nameSlotCount)
-    laterBindings = [:]
+    symbols = script.symbols
+    // Seed the per-symbol bindings from the names already in scope (`main`, and a
+    // REPL's earlier inputs): one table probe per such name, none per use.
+    symbolBindings = [BindingID](repeating: -1, count: symbols.count)
+    for (name, id) in scope {
+      if let symbol = script.symbolTable.symbol(of: name) { symbolBindings[symbol] = id }
+    }
+    laterBindings = [SourceRange?](repeating: nil, count: symbols.count)
     collectBindings(script.statements)
     check(script.statements)
+    for (symbol, id) in symbolBindings.enumerated() where id >= 0 { scope[symbols[symbol]] = id }
+    symbols = []
     let checked = CheckedScript(script: script, bindings: bindings, resolutions: resolutions)
     return (checked, diagnostics)
   }
@@ -64,76 +81,97 @@ public struct Checker: Sendable {
       case .forLoop(let loop): collectBindings(loop.body)
       default: break
       }
-      if let name, laterBindings[name.text] == nil { laterBindings[name.text] = name.range }
+      if let name, laterBindings[name.symbolIndex] == nil { laterBindings[name.symbolIndex] = name.range }
     }
+  }
+
+  private func text(_ name: Name) -> String { symbols[name.symbolIndex] }
+
+  /// The binding in scope for `name`'s spelling, if any.
+  private func lookup(_ name: Name) -> BindingID? {
+    let id = symbolBindings[name.symbolIndex]
+    return id >= 0 ? id : nil
   }
 
   /// Binds `name` to a new binding of `kind`.
   private mutating func declare(_ name: Name, _ kind: NameKind) {
-    if let existing = scope[name.text] {
+    let spelled = abbreviated(text(name))
+    if let existing = lookup(name) {
       let previous = bindings[existing]
       if case .unknown = kind {
-        resolutions[name.slot] = existing
+        resolutions[Int(name.slot)] = existing
         return
       }
       if loopDepth == 0 && !allowsRebinding {
         if let first = previous.range {
           diagnostics.report(
-            .duplicateBinding, at: name.range, "`\(name.text)` is already bound; choose another name",
-            notes: [DiagnosticNote("`\(name.text)` is first bound here", at: first)])
+            .duplicateBinding, at: name.range, "`\(spelled)` is already bound; choose another name",
+            notes: [DiagnosticNote("`\(spelled)` is first bound here", at: first)])
         } else {
-          diagnostics.report(.duplicateBinding, at: name.range, "`\(name.text)` names the initial process; choose another name")
+          diagnostics.report(.duplicateBinding, at: name.range, "`\(spelled)` names the initial process; choose another name")
         }
       }
     }
     if loopDepth > 0 {
       diagnostics.report(
         .bindingInLoop, at: name.range,
-        "a `for` body cannot bind names (`\(name.text)` would be bound once per iteration); bind it before the loop")
+        "a `for` body cannot bind names (`\(spelled)` would be bound once per iteration); bind it before the loop")
     }
     let id = bindings.count
-    bindings.append(Binding(name: name.text, kind: kind, range: name.range))
-    scope[name.text] = id
-    resolutions[name.slot] = id
+    bindings.append(Binding(name: text(name), kind: kind, range: name.range))
+    symbolBindings[name.symbolIndex] = id
+    resolutions[Int(name.slot)] = id
   }
 
   /// Resolves a use of `name`; nil (after reporting) when it is not bound yet.
-  private mutating func resolve(_ name: Name) -> Binding? {
-    if let id = scope[name.text] {
-      resolutions[name.slot] = id
-      return bindings[id]
+  private mutating func resolve(_ name: Name) -> NameKind? {
+    let spelled = abbreviated(text(name))
+    if let id = lookup(name) {
+      resolutions[Int(name.slot)] = id
+      return bindings[id].kind
     }
-    if let later = laterBindings[name.text], later.start > name.range.start {
+    if let later = laterBindings[name.symbolIndex], later.start > name.range.start {
       diagnostics.report(
-        .usedBeforeBinding, at: name.range, "`\(name.text)` is used before it is bound; move the binding above this line",
-        notes: [DiagnosticNote("`\(name.text)` is bound here", at: later)])
+        .usedBeforeBinding, at: name.range, "`\(spelled)` is used before it is bound; move the binding above this line",
+        notes: [DiagnosticNote("`\(spelled)` is bound here", at: later)])
     } else {
-      let known = Array(scope.keys)
+      let hint = diagnostics.isFull ? "" : KernelNames.didYouMean(spelled, among: boundNames())
       diagnostics.report(
         .undefinedName, at: name.range,
-        "`\(name.text)` is not bound" + KernelNames.didYouMean(name.text, among: known)
-          + "; bind it first, e.g. `\(name.text) = mmap 1 page`")
+        "`\(spelled)` is not bound" + hint
+          + "; bind it first, e.g. `\(spelled) = mmap 1 page`")
     }
     return nil
   }
 
+  /// Every name in scope now (for suggestions).
+  private func boundNames() -> [String] {
+    var names = Set(scope.keys)
+    for (symbol, id) in symbolBindings.enumerated() {
+      if id >= 0 { names.insert(symbols[symbol]) } else if id == -1 { names.remove(symbols[symbol]) }
+    }
+    return Array(names)
+  }
+
   /// A name that must be a process (`on P`, `exit P`, `… in P`).
   private mutating func expectProcess(_ name: Name) {
-    guard let b = resolve(name) else { return }
-    switch b.kind {
+    let spelled = abbreviated(text(name))
+    guard let kind = resolve(name) else { return }
+    switch kind {
     case .process, .unknown: return
     default:
-      diagnostics.report(.wrongKind, at: name.range, "`\(name.text)` is \(b.kind.phrase), but a process is needed here (`main` or a name bound by `fork`)")
+      diagnostics.report(.wrongKind, at: name.range, "`\(spelled)` is \(kind.phrase), but a process is needed here (`main` or a name bound by `fork`)")
     }
   }
 
   /// A name that must be a userfaultfd.
   private mutating func expectUffd(_ name: Name) {
-    guard let b = resolve(name) else { return }
-    switch b.kind {
+    let spelled = abbreviated(text(name))
+    guard let kind = resolve(name) else { return }
+    switch kind {
     case .uffd, .unknown: return
     default:
-      diagnostics.report(.wrongKind, at: name.range, "`\(name.text)` is \(b.kind.phrase), but a userfaultfd is needed here (bind one with `u = userfaultfd`)")
+      diagnostics.report(.wrongKind, at: name.range, "`\(spelled)` is \(kind.phrase), but a userfaultfd is needed here (bind one with `u = userfaultfd`)")
     }
   }
 
@@ -177,7 +215,7 @@ public struct Checker: Sendable {
     case .write(let address, let data):
       expectAddress(address, "the address")
       for d in data {
-        if case .string = d.kind { continue }
+        if case .string = script[d].kind { continue }
         expectByte(d)
       }
     case .fork(let b):
@@ -190,15 +228,15 @@ public struct Checker: Sendable {
     case .forLoop(let loop):
       expectInt(loop.lower, "the loop's lower bound")
       expectInt(loop.upper, "the loop's upper bound")
-      let saved = scope[loop.variable.text]
+      let saved = lookup(loop.variable) ?? -1
       let id = bindings.count
-      bindings.append(Binding(name: loop.variable.text, kind: .value(.int), range: loop.variable.range))
-      scope[loop.variable.text] = id
-      resolutions[loop.variable.slot] = id
+      bindings.append(Binding(name: text(loop.variable), kind: .value(.int), range: loop.variable.range))
+      symbolBindings[loop.variable.symbolIndex] = id
+      resolutions[Int(loop.variable.slot)] = id
       loopDepth += 1
       check(loop.body)
       loopDepth -= 1
-      scope[loop.variable.text] = saved
+      symbolBindings[loop.variable.symbolIndex] = saved
     case .userfaultfd(let b, let flags):
       checkRaw(flags, "flags")
       if let b { declare(b, .uffd) }
@@ -234,10 +272,10 @@ public struct Checker: Sendable {
       expectBool(condition, "an assertion")
     case .print(let items):
       for item in items {
-        if case .name(let n) = item.kind, let id = scope[n.text] {
+        if case .name(let n) = script[item].kind, let id = lookup(n) {
           switch bindings[id].kind {
           case .process, .uffd:
-            resolutions[n.slot] = id
+            resolutions[Int(n.slot)] = id
             continue
           default: break
           }
@@ -251,7 +289,7 @@ public struct Checker: Sendable {
       if t == .region { t = .range }
       declare(n, t == .unknown ? .unknown : .value(t))
     case .invalid(let b):
-      if let b, scope[b.text] == nil { declare(b, .unknown) }
+      if let b, lookup(b) == nil { declare(b, .unknown) }
     }
     if let outcome = s.outcome { check(outcome, of: s) }
   }
@@ -260,24 +298,24 @@ public struct Checker: Sendable {
   private mutating func checkRaw<F>(_ options: Options<F>, _ keyword: String) {
     guard let raw = options.raw else { return }
     expectInt(raw, "`\(keyword)`")
-    if let first = options.wordRanges.first {
+    if let first = options.firstWordRange {
       diagnostics.report(
-        .conflictingOptions, at: raw.range,
+        .conflictingOptions, at: script[raw].range,
         "`\(keyword) N` gives the raw value and replaces the flag words; use either the words or `\(keyword) N`",
         notes: [DiagnosticNote("flag word given here", at: first)])
     }
   }
 
   /// `DST <- SRC`: addresses or ranges, and at least one side must say the length.
-  private mutating func checkMove(_ dst: Expr, _ src: Expr, _ statement: String) {
+  private mutating func checkMove(_ dst: ExprID, _ src: ExprID, _ statement: String) {
     let d = type(of: dst)
     let s = type(of: src)
     for (e, t, side) in [(dst, d, "destination"), (src, s, "source")] where !t.isAddress {
-      diagnostics.report(.typeMismatch, at: e.range, "the \(side) of \(statement) must be an address or a range, not \(t.phrase)")
+      diagnostics.report(.typeMismatch, at: script[e].range, "the \(side) of \(statement) must be an address or a range, not \(t.phrase)")
     }
     if d.isAddress && s.isAddress && !d.isRange && !s.isRange {
       diagnostics.report(
-        .missingLength, at: dst.range.union(src.range),
+        .missingLength, at: script[dst].range.union(script[src].range),
         "neither side says how many bytes to move; give a range on one side, such as `dst[0...3]` or `ADDRESS len 4 pages`")
     }
   }
@@ -311,69 +349,69 @@ public struct Checker: Sendable {
       if isMove {
         expectInt(moved, "the bytes moved")
       } else {
-        diagnostics.report(.outcomeNotAllowed, at: moved.range, "`moved` applies to remap, copy, zeropage and remap_anon_pages")
+        diagnostics.report(.outcomeNotAllowed, at: script[moved].range, "`moved` applies to remap, copy, zeropage and remap_anon_pages")
       }
     }
     if let address = outcome.address {
       switch outcome.kind {
       case .signal, .userfault: expectAddress(address, "the faulting address")
       default:
-        diagnostics.report(.outcomeNotAllowed, at: address.range, "`at ADDRESS` gives the faulting address of a signal or userfault")
+        diagnostics.report(.outcomeNotAllowed, at: script[address].range, "`at ADDRESS` gives the faulting address of a signal or userfault")
       }
     }
   }
 
   // MARK: Expectations
 
-  private mutating func mismatch(_ e: Expr, _ t: ValueType, _ wanted: String, _ what: String) {
-    diagnostics.report(.typeMismatch, at: e.range, "\(what) must be \(wanted), but this is \(t.phrase)")
+  private mutating func mismatch(_ e: ExprID, _ t: ValueType, _ wanted: String, _ what: String) {
+    diagnostics.report(.typeMismatch, at: script[e].range, "\(what) must be \(wanted), but this is \(t.phrase)")
   }
 
-  private mutating func expectInt(_ e: Expr, _ what: String) {
+  private mutating func expectInt(_ e: ExprID, _ what: @autoclosure () -> String) {
     let t = type(of: e)
-    if t != .int && t != .unknown { mismatch(e, t, "a number", what) }
+    if t != .int && t != .unknown { mismatch(e, t, "a number", what()) }
   }
 
-  private mutating func expectBool(_ e: Expr, _ what: String) {
+  private mutating func expectBool(_ e: ExprID, _ what: @autoclosure () -> String) {
     let t = type(of: e)
-    if t != .bool && t != .unknown { mismatch(e, t, "a condition (a comparison, or an observation such as `present r[0]`)", what) }
+    if t != .bool && t != .unknown { mismatch(e, t, "a condition (a comparison, or an observation such as `present r[0]`)", what()) }
   }
 
-  private mutating func expectAddress(_ e: Expr, _ what: String) {
+  private mutating func expectAddress(_ e: ExprID, _ what: @autoclosure () -> String) {
     let t = type(of: e)
-    if !t.isAddress { mismatch(e, t, "an address (a number, `r`, `r[i]` or `r + 8K`)", what) }
+    if !t.isAddress { mismatch(e, t, "an address (a number, `r`, `r[i]` or `r + 8K`)", what()) }
   }
 
-  private mutating func expectRange(_ e: Expr, _ what: String) {
+  private mutating func expectRange(_ e: ExprID, _ what: @autoclosure () -> String) {
     let t = type(of: e)
     if !t.isRange {
       if t == .int {
         diagnostics.report(
-          .typeMismatch, at: e.range,
-          "\(what) must be a range; an address alone has no length: write `r[i]`, `r[i...j]` or `ADDRESS len SIZE`")
+          .typeMismatch, at: script[e].range,
+          "\(what()) must be a range; an address alone has no length: write `r[i]`, `r[i...j]` or `ADDRESS len SIZE`")
       } else {
-        mismatch(e, t, "a range (`r`, `r[i]`, `r[i...j]` or `ADDRESS len SIZE`)", what)
+        mismatch(e, t, "a range (`r`, `r[i]`, `r[i...j]` or `ADDRESS len SIZE`)", what())
       }
     }
   }
 
-  private mutating func expectByte(_ e: Expr) {
+  private mutating func expectByte(_ e: ExprID) {
     let t = type(of: e)
     if t != .int && t != .unknown {
       mismatch(e, t, "a byte value (a character such as 'A' or a number 0…255)", "the value")
-    } else if case .integer(let v) = e.kind, v > 255 {
-      diagnostics.report(.valueOutOfRange, at: e.range, "a byte holds 0…255, not \(v); write one byte, or a string for several")
+    } else if case .integer(let v) = script[e].kind, v > 255 {
+      diagnostics.report(.valueOutOfRange, at: script[e].range, "a byte holds 0…255, not \(v); write one byte, or a string for several")
     }
   }
 
-  private mutating func expectProt(_ e: Expr) {
+  private mutating func expectProt(_ e: ExprID) {
     let t = type(of: e, expecting: .prot)
     if t != .prot && t != .int && t != .unknown {
       mismatch(e, t, "a protection (`READ`, `READ|WRITE`, `NONE`, or a number)", "the protection")
     }
   }
 
-  private mutating func expectAdvice(_ e: Expr) {
+  private mutating func expectAdvice(_ e: ExprID) {
     let t = type(of: e, expecting: .advice)
     if t != .advice && t != .int && t != .unknown {
       mismatch(e, t, "an advice (`DONTFORK`, `MADV_DONTNEED`, … or a number)", "the advice")
@@ -384,19 +422,20 @@ public struct Checker: Sendable {
 
   /// The type of `e`, reporting what is wrong inside it. `expecting` only sharpens
   /// the suggestion for an unknown constant.
-  private mutating func type(of e: Expr, expecting: ValueType? = nil) -> ValueType {
-    switch e.kind {
+  private mutating func type(of e: ExprID, expecting: ValueType? = nil) -> ValueType {
+    switch script[e].kind {
     case .integer: return .int
     case .boolean: return .bool
     case .string: return .string
     case .name(let n):
-      guard let b = resolve(n) else { return .unknown }
-      switch b.kind {
+      guard let kind = resolve(n) else { return .unknown }
+      switch kind {
       case .region: return .region
       case .value(let t): return t
       case .unknown: return .unknown
       case .process, .uffd:
-        diagnostics.report(.wrongKind, at: n.range, "`\(n.text)` is \(b.kind.phrase), not a value; use it with `on \(n.text)`, `in \(n.text)` or `via \(n.text)`")
+        let spelled = abbreviated(text(n))
+        diagnostics.report(.wrongKind, at: n.range, "`\(spelled)` is \(kind.phrase), not a value; use it with `on \(spelled)`, `in \(spelled)` or `via \(spelled)`")
         return .unknown
       }
     case .constant(let c):
@@ -404,7 +443,8 @@ public struct Checker: Sendable {
       case .errno: return .errno
       case .prot: return .prot
       case .advice: return .advice
-      case .unknown(let word):
+      case .unknown(let symbol):
+        let word = symbol >= 0 ? symbols[Int(symbol)] : "?"
         let candidates: [String]
         let family: String
         switch expecting {
@@ -414,7 +454,7 @@ public struct Checker: Sendable {
         default: (candidates, family) = (KernelNames.allConstantNames, "constant")
         }
         let id: DiagnosticID = expecting == .advice ? .unknownAdvice : .unknownConstant
-        diagnostics.report(id, at: e.range, "unknown \(family) `\(word)`" + KernelNames.didYouMean(word, among: candidates))
+        diagnostics.report(id, at: script[e].range, "unknown \(family) `\(abbreviated(word))`" + KernelNames.didYouMean(word, among: candidates))
         return .unknown
       }
     case .not(let operand):
@@ -446,7 +486,7 @@ public struct Checker: Sendable {
       switch o {
       case .frame: return .frame
       case .mapcount, .byte, .vmaStart, .vmaEnd, .size, .vmas, .rss, .anonPages, .moved, .result: return .int
-      case .exclusive, .anonExclusive, .present, .zeropage, .none, .writable, .mapped: return .bool
+      case .exclusive, .anonExclusive, .present, .zeropage, .pteNone, .writable, .mapped: return .bool
       case .contents: return .contents
       case .flags: return .vmFlags
       case .prot: return .prot
@@ -454,22 +494,23 @@ public struct Checker: Sendable {
       }
     case .cost:
       return .int
-    case .has(let lhs, let words):
+    case .has(let lhs, let slice):
       let t = type(of: lhs)
       if t != .vmFlags && t != .unknown {
         mismatch(lhs, t, "VMA flags (`flags ADDRESS`)", "the left side of `has`")
       }
-      for w in words where w.flag == nil {
+      for w in script.words(slice) where w.flag == nil {
+        let word = symbols[Int(w.symbol)]
         diagnostics.report(
           .unknownVMFlag, at: w.range,
-          "`\(w.text)` is not a VMA flag mnemonic" + KernelNames.didYouMean(w.text, among: KernelNames.vmFlagMnemonics)
+          "`\(abbreviated(word))` is not a VMA flag mnemonic" + KernelNames.didYouMean(word, among: KernelNames.vmFlagMnemonics)
             + " (smaps VmFlags: dc wf rd wr ex …; grammar.md lists them all)")
       }
       return .bool
     }
   }
 
-  private mutating func binaryType(_ op: BinaryOperator, _ lhs: Expr, _ rhs: Expr, _ e: Expr, expecting: ValueType?) -> ValueType {
+  private mutating func binaryType(_ op: BinaryOperator, _ lhs: ExprID, _ rhs: ExprID, _ e: ExprID, expecting: ValueType?) -> ValueType {
     switch op {
     case .and, .or:
       expectBool(lhs, "the left side of `\(op.rawValue)`")
@@ -480,7 +521,7 @@ public struct Checker: Sendable {
       let l = type(of: lhs, expecting: constantHint(rhs))
       let r = type(of: rhs, expecting: constantHint(lhs) ?? (l == .unknown ? nil : l))
       if !comparable(l, r) {
-        diagnostics.report(.typeMismatch, at: e.range, "cannot compare \(l.phrase) with \(r.phrase)")
+        diagnostics.report(.typeMismatch, at: script[e].range, "cannot compare \(l.phrase) with \(r.phrase)")
       }
       return .bool
     case .less, .lessEqual, .greater, .greaterEqual:
@@ -512,8 +553,8 @@ public struct Checker: Sendable {
   }
 
   /// What an unknown constant compared with `other` should be: errno after `errno ==`.
-  private func constantHint(_ other: Expr) -> ValueType? {
-    switch other.kind {
+  private func constantHint(_ other: ExprID) -> ValueType? {
+    switch script[other].kind {
     case .observe(.errno, _, _): return .errno
     case .observe(.prot, _, _): return .prot
     case .constant(.errno): return .errno

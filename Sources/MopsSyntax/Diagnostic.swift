@@ -156,6 +156,9 @@ public struct DiagnosticBag: Sendable {
 
   public init(limit: Int = 100) { self.limit = limit }
 
+  /// Whether further reports are only counted.
+  public var isFull: Bool { diagnostics.count >= limit }
+
   public var errorCount: Int { diagnostics.count(where: { $0.severity == .error }) + suppressed }
   public var hasErrors: Bool { errorCount > 0 }
 
@@ -185,4 +188,17 @@ public struct DiagnosticBag: Sendable {
       ($0.element.range.start, $0.offset) < ($1.element.range.start, $1.offset)
     }.map(\.element)
   }
+}
+
+/// `text` as a message quotes it: at most `limit` characters, then `…`, so a name
+/// or word of any length (a 100 MB identifier) prints as one short line.
+func abbreviated(_ text: String, limit: Int = 40) -> String {
+  var count = 0
+  var end = text.startIndex
+  while end < text.endIndex {
+    if count == limit { return String(text[..<end]) + "…" }
+    end = text.index(after: end)
+    count += 1
+  }
+  return text
 }

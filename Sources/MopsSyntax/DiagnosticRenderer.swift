@@ -86,7 +86,8 @@ public struct DiagnosticRenderer: Sendable {
     let shownText = displayText(file, windowStart, windowEnd)
     let gutter = String(lineNumber + file.firstLine - 1)
     let pad = String(repeating: " ", count: gutter.count)
-    var out = " \(gutter) | " + (cutLeft ? "…" : "") + shownText + (cutRight ? "…" : "") + "\n"
+    let shown = (cutLeft ? "…" : "") + shownText + (cutRight ? "…" : "")
+    var out = " \(gutter) |" + (shown.isEmpty ? "" : " " + shown) + "\n"
 
     var marker = cutLeft ? " " : ""
     var i = windowStart

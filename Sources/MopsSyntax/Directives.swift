@@ -37,18 +37,18 @@ enum DirectiveParser {
       var backends: [BackendName] = []
       for a in args {
         guard let b = BackendName(rawValue: a) else {
-          return bad("unknown backend `\(a)`" + KernelNames.didYouMean(a, among: BackendName.allCases.map(\.rawValue)) + " (backends: sim, linux, both)")
+          return bad("unknown backend `\(abbreviated(a))`" + KernelNames.didYouMean(a, among: BackendName.allCases.map(\.rawValue)) + " (backends: sim, linux, both)")
         }
         backends.append(b)
       }
-      guard reason != nil else { return bad("say why after a colon, as in `# mops: \(key) \(args.joined(separator: ", ")): reason`") }
+      guard reason != nil else { return bad("say why after a colon, as in `# mops: \(key) \(abbreviated(args.joined(separator: ", "))): reason`") }
       return Directive(kind: key == "skip" ? .skip(backends) : .only(backends), reason: reason, range: range)
     case "needs":
       guard !args.isEmpty else { return bad("`needs` names what the fixture needs: " + Requirement.allCases.map(\.rawValue).joined(separator: ", ")) }
       var requirements: [Requirement] = []
       for a in args {
         guard let r = Requirement(rawValue: a) else {
-          return bad("unknown requirement `\(a)`" + KernelNames.didYouMean(a, among: Requirement.allCases.map(\.rawValue))
+          return bad("unknown requirement `\(abbreviated(a))`" + KernelNames.didYouMean(a, among: Requirement.allCases.map(\.rawValue))
             + " (requirements: " + Requirement.allCases.map(\.rawValue).joined(separator: ", ") + ")")
         }
         requirements.append(r)
@@ -59,13 +59,13 @@ enum DirectiveParser {
       var ids: [DiagnosticID] = []
       for a in args {
         guard a.count == 5, a.first == "E" || a.first == "W", a.dropFirst().allSatisfy(\.isNumber) else {
-          return bad("`\(a)` is not a diagnostic ID such as E0204")
+          return bad("`\(abbreviated(a))` is not a diagnostic ID such as E0204")
         }
         ids.append(DiagnosticID(rawValue: a))
       }
       return Directive(kind: .expectError(ids), reason: reason, range: range)
     default:
-      return bad("unknown directive `\(key)`" + KernelNames.didYouMean(key, among: keys) + " (directives: skip, only, needs, expect-error)")
+      return bad("unknown directive `\(abbreviated(key))`" + KernelNames.didYouMean(key, among: keys) + " (directives: skip, only, needs, expect-error)")
     }
   }
 }

@@ -31,13 +31,36 @@ public enum KernelNames {
 
   /// Resolves an uppercase word: errno, then advice (`MADV_` optional), then
   /// protection (`PROT_` optional).
-  public static func constant(_ word: String) -> KernelConstant {
-    if word.first == "E", let e = Errno(name: word) { return .errno(e) }
-    if let a = Advice(name: word.hasPrefix("MADV_") ? String(word.dropFirst(5)) : word) { return .advice(a) }
-    let bare = word.hasPrefix("PROT_") ? String(word.dropFirst(5)) : word
-    if let p = protNames.first(where: { $0.0 == bare }) { return .prot(p.1) }
-    return .unknown(word)
+  public static func constant(_ word: String) -> KernelConstant? {
+    constantTable.table.find(word).map { constantTable.values[$0] }
   }
+
+  /// Resolves the uppercase word at `range` of `buf` (hash from the lexer); nil when
+  /// it is not a constant.
+  static func constant(_ buf: UnsafeBufferPointer<UInt8>, _ range: SourceRange, hash: UInt32) -> KernelConstant? {
+    constantTable.table.find(buf, range.start, range.end, hash: hash).map { constantTable.values[$0] }
+  }
+
+  /// Every constant spelling, built once: errno names, advice names with and without
+  /// `MADV_`, protection names with and without `PROT_`.
+  private static let constantTable: (table: SpellingTable, values: [KernelConstant]) = {
+    var table = SpellingTable(capacity: 128)
+    var values: [KernelConstant] = []
+    func add(_ word: String, _ value: KernelConstant) {
+      table.add(word)
+      values.append(value)
+    }
+    for e in Errno.all { add(e.name, .errno(e)) }
+    for (name, advice) in Advice.named {
+      add(name, .advice(advice))
+      add("MADV_" + name, .advice(advice))
+    }
+    for (name, prot) in protNames {
+      add(name, .prot(prot))
+      add("PROT_" + name, .prot(prot))
+    }
+    return (table, values)
+  }()
 
   /// All constant spellings of one family, for suggestions.
   public static var adviceNames: [String] { Advice.named.map(\.0) }

@@ -16,7 +16,7 @@ struct Lexer {
   /// Offset of the first token that is not a newline; directives after it get a warning.
   var firstStatementOffset: Int?
 
-  private static let keywords = KeywordTable.shared
+  private let keywords = KeywordTable.shared
 
   init(_ buf: UnsafeBufferPointer<UInt8>, diagnosticLimit: Int) {
     self.buf = buf
@@ -91,18 +91,19 @@ struct Lexer {
 
   private mutating func word(constant: Bool) -> Token {
     let start = position
-    var hash = KeywordTable.seed
+    var hash = SpellingTable.seed
     while position < buf.count {
       let b = buf[position]
       guard Lexer.isIdentifierByte(b) else { break }
-      hash = KeywordTable.step(hash, b)
+      hash = SpellingTable.step(hash, b)
       position += 1
     }
     let range = SourceRange(start, position)
-    if !constant, let k = Lexer.keywords.lookup(buf, start, position, hash: hash) {
+    if !constant, let k = keywords.lookup(buf, start, position, hash: hash) {
       return Token(.keyword(k), range)
     }
-    return Token(constant ? .constant : .identifier, range)
+    // Identifiers carry their hash, so the parser can intern them without rehashing.
+    return Token(constant ? .constant : .identifier, range, value: UInt64(hash))
   }
 
   /// Decimal (`4096`, `1_000`) or hex (`0x1000`) digits, then an optional size suffix

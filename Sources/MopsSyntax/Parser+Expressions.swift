@@ -1,6 +1,15 @@
 import MopsABI
 
 extension Parser {
+  /// Appends an expression node and returns its ID.
+  mutating func add(_ kind: ExprKind, _ range: SourceRange) -> ExprID {
+    exprs.append(Expr(kind, range))
+    return ExprID(Int32(truncatingIfNeeded: exprs.count - 1))
+  }
+
+  /// The source range of node `id`.
+  func range(_ id: ExprID) -> SourceRange { exprs[Int(id.index)].range }
+
   /// Whether `t` can begin an expression (used where operands are optional).
   func startsExpression(_ t: Token) -> Bool {
     switch t.kind {
@@ -8,7 +17,7 @@ extension Parser {
     case .keyword(let k):
       switch k {
       case .true, .false, .not, .cost: return true
-      default: return Observation(rawValue: k.rawValue) != nil
+      default: return k.observation != nil
       }
     default: return false
     }
@@ -17,138 +26,138 @@ extension Parser {
   /// Counts one level of expression nesting; fails past the limit.
   mutating func enterNesting() throws(ParseAbort) {
     guard expressionDepth < ParserLimits.maxExpressionDepth else {
-      throw fail(.nestingTooDeep, "expression nested more than \(ParserLimits.maxExpressionDepth) deep; split it with `let`")
+      throw fail(
+        .nestingTooDeep,
+        "expression too long or nested too deep (more than \(ParserLimits.maxExpressionDepth) operators and brackets); split it with `let`")
     }
     expressionDepth += 1
   }
 
+  /// Binding strength of the binary operators (grammar.md, "Precedence"); `not` sits
+  /// between `and` and the comparisons.
+  enum Level: Int, Comparable {
+    case or = 1, and, not, comparison, bitOr, sum, product
+    static func < (a: Level, b: Level) -> Bool { a.rawValue < b.rawValue }
+  }
+
+  /// The binary operator at the current token and its level.
+  func binaryOperator() -> (BinaryOperator, Level)? {
+    switch token.kind {
+    case .keyword(.or): return (.or, .or)
+    case .keyword(.and): return (.and, .and)
+    case .equal: return (.equal, .comparison)
+    case .notEqual: return (.notEqual, .comparison)
+    case .less: return (.less, .comparison)
+    case .lessEqual: return (.lessEqual, .comparison)
+    case .greater: return (.greater, .comparison)
+    case .greaterEqual: return (.greaterEqual, .comparison)
+    case .pipe: return (.bitOr, .bitOr)
+    case .plus: return (.add, .sum)
+    case .minus: return (.subtract, .sum)
+    case .star: return (.multiply, .product)
+    case .slash: return (.divide, .product)
+    default: return nil
+    }
+  }
+
   // expression = and_expr { "or" and_expr }
-  mutating func parseExpression() throws(ParseAbort) -> Expr {
-    var lhs = try parseAnd()
-    while isKeyword(.or) {
-      advance()
-      try operandFollows("or")
-      let rhs = try parseAnd()
-      lhs = Expr(.binary(.or, lhs, rhs), lhs.range.union(rhs.range))
-    }
-    return lhs
-  }
-
-  // and_expr = not_expr { "and" not_expr }
-  mutating func parseAnd() throws(ParseAbort) -> Expr {
-    var lhs = try parseNot()
-    while isKeyword(.and) {
-      advance()
-      try operandFollows("and")
-      let rhs = try parseNot()
-      lhs = Expr(.binary(.and, lhs, rhs), lhs.range.union(rhs.range))
-    }
-    return lhs
-  }
-
-  // not_expr = "not" not_expr | comparison
-  mutating func parseNot() throws(ParseAbort) -> Expr {
-    guard isKeyword(.not) else { return try parseComparison() }
-    let start = token.range
-    advance()
-    try operandFollows("not")
-    try enterNesting()
-    defer { expressionDepth -= 1 }
-    let operand = try parseNot()
-    return Expr(.not(operand), start.union(operand.range))
-  }
-
-  // comparison = bit_or [ ( "==" | "!=" | "<" | "<=" | ">" | ">=" ) bit_or | "has" FLAG_WORD { FLAG_WORD } ]
-  mutating func parseComparison() throws(ParseAbort) -> Expr {
-    let lhs = try parseBitOr()
-    let op: BinaryOperator
-    switch token.kind {
-    case .equal: op = .equal
-    case .notEqual: op = .notEqual
-    case .less: op = .less
-    case .lessEqual: op = .lessEqual
-    case .greater: op = .greater
-    case .greaterEqual: op = .greaterEqual
-    case .assign:
-      throw fail(.expectedToken, "`=` binds a name; to compare write `==`")
-    case .keyword(.has):
-      advance()
-      var words: [FlagWord] = []
-      while token.kind == .identifier {
-        let word = text(token.range)
-        let flag = VMFlags.mnemonics.first(where: { $0.1 == word })?.0
-        words.append(FlagWord(text: word, range: token.range, flag: flag))
-        advance()
-      }
-      guard let last = words.last else {
-        throw fail(.expectedToken, "expected VMA flag mnemonics after `has`, as in `flags r has dc wf`; found \(describe(token))")
-      }
-      return Expr(.has(lhs, words), lhs.range.union(last.range))
-    default:
-      return lhs
-    }
-    let opText = text(token.range)
-    advance()
-    try operandFollows(opText)
-    let rhs = try parseBitOr()
-    switch token.kind {
-    case .equal, .notEqual, .less, .lessEqual, .greater, .greaterEqual:
-      throw fail(.expectedToken, "comparisons do not chain; combine them with `and`")
-    default: break
-    }
-    return Expr(.binary(op, lhs, rhs), lhs.range.union(rhs.range))
-  }
+  mutating func parseExpression() throws(ParseAbort) -> ExprID { try parseBinary(.or) }
 
   // bit_or = sum { "|" sum }
-  mutating func parseBitOr() throws(ParseAbort) -> Expr {
-    var lhs = try parseSum()
-    while token.kind == .pipe {
-      advance()
-      try operandFollows("|")
-      let rhs = try parseSum()
-      lhs = Expr(.binary(.bitOr, lhs, rhs), lhs.range.union(rhs.range))
-    }
-    return lhs
-  }
+  mutating func parseBitOr() throws(ParseAbort) -> ExprID { try parseBinary(.bitOr) }
 
   // sum = product { ( "+" | "-" ) product }
-  mutating func parseSum() throws(ParseAbort) -> Expr {
-    var lhs = try parseProduct()
-    while token.kind == .plus || token.kind == .minus {
-      let op: BinaryOperator = token.kind == .plus ? .add : .subtract
+  mutating func parseSum() throws(ParseAbort) -> ExprID { try parseBinary(.sum) }
+
+  // and_expr = not_expr { "and" not_expr } ; not_expr = "not" not_expr | comparison ;
+  // comparison = bit_or [ COMPARE_OP bit_or | "has" FLAG_WORD { FLAG_WORD } ] ; product = unit { ( "*" | "/" ) unit }
+  //
+  /// Every binary level of grammar.md at once, by precedence climbing (as lparser.c's
+  /// `subexpr`): parses operators of `minLevel` or tighter, each level left
+  /// associative except the comparisons, which do not chain.
+  mutating func parseBinary(_ minLevel: Level) throws(ParseAbort) -> ExprID {
+    // Each operator deepens the (left-leaning) tree by one, so it counts as nesting:
+    // a million-term `1+1+…` is reported instead of overflowing the checker's stack.
+    let depthOnEntry = expressionDepth
+    defer { expressionDepth = depthOnEntry }
+    var lhs: ExprID
+    if minLevel <= .not && isKeyword(.not) {
+      let start = token.range
+      advance()
+      try operandFollows("not")
+      try enterNesting()
+      defer { expressionDepth -= 1 }
+      let operand = try parseBinary(.not)
+      lhs = add(.not(operand), start.union(range(operand)))
+    } else {
+      lhs = try parseUnit()
+    }
+    var comparedAlready = false
+    while true {
+      if minLevel <= .comparison && isKeyword(.has) {
+        if comparedAlready { throw fail(.expectedToken, "comparisons do not chain; combine them with `and`") }
+        lhs = try parseHas(lhs)
+        comparedAlready = true
+        continue
+      }
+      if token.kind == .assign && minLevel <= .comparison {
+        throw fail(.expectedToken, "`=` binds a name; to compare write `==`")
+      }
+      guard let (op, level) = binaryOperator(), level >= minLevel else { return lhs }
+      if level == .comparison {
+        if comparedAlready { throw fail(.expectedToken, "comparisons do not chain; combine them with `and`") }
+        comparedAlready = true
+      } else if level < .comparison {
+        comparedAlready = false
+      }
+      try enterNesting()
       advance()
       try operandFollows(op.rawValue)
-      let rhs = try parseProduct()
-      lhs = Expr(.binary(op, lhs, rhs), lhs.range.union(rhs.range))
+      // Left associative: the right operand binds strictly tighter than `op`.
+      let rhs: ExprID
+      switch level {
+      case .product: rhs = try parseUnit()
+      case .comparison: rhs = try parseBinary(.bitOr)
+      case .or: rhs = try parseBinary(.and)
+      case .and: rhs = try parseBinary(.not)
+      case .not: rhs = try parseBinary(.comparison)
+      case .bitOr: rhs = try parseBinary(.sum)
+      case .sum: rhs = try parseBinary(.product)
+      }
+      lhs = add(.binary(op, lhs, rhs), range(lhs).union(range(rhs)))
     }
-    return lhs
   }
 
-  // product = unit { ( "*" | "/" ) unit }
-  mutating func parseProduct() throws(ParseAbort) -> Expr {
-    var lhs = try parseUnit()
-    while token.kind == .star || token.kind == .slash {
-      let op: BinaryOperator = token.kind == .star ? .multiply : .divide
+  /// `… has dc wf`: the words after `has` (unknown ones are kept for the checker).
+  mutating func parseHas(_ lhs: ExprID) throws(ParseAbort) -> ExprID {
+    advance()
+    let first = flagWords.count
+    while token.kind == .identifier {
+      let word = text(token.range)
+      let flag = VMFlags.mnemonics.first(where: { $0.1 == word })?.0
+      let symbol = symbols.intern(buf, token.range, hash: UInt32(truncatingIfNeeded: token.value))
+      flagWords.append(FlagWord(range: token.range, flag: flag, symbol: Int32(symbol)))
       advance()
-      try operandFollows(op.rawValue)
-      let rhs = try parseUnit()
-      lhs = Expr(.binary(op, lhs, rhs), lhs.range.union(rhs.range))
     }
-    return lhs
+    guard flagWords.count > first else {
+      throw fail(.expectedToken, "expected VMA flag mnemonics after `has`, as in `flags r has dc wf`; found \(describe(token))")
+    }
+    let slice = FlagWordSlice(start: Int32(first), count: Int32(flagWords.count - first))
+    return add(.has(lhs, words: slice), range(lhs).union(flagWords[flagWords.count - 1].range))
   }
 
   // unit = postfix [ "pages" | "page" ]
-  mutating func parseUnit() throws(ParseAbort) -> Expr {
+  mutating func parseUnit() throws(ParseAbort) -> ExprID {
     let base = try parsePostfix()
     guard isKeyword(.pages) || isKeyword(.page) else { return base }
-    let range = base.range.union(token.range)
+    let r = range(base).union(token.range)
     advance()
-    return Expr(.pages(base), range)
+    return add(.pages(base), r)
   }
 
   // postfix = primary { "[" index "]" }
   // index = expression [ ( "..." | "..<" ) expression ]
-  mutating func parsePostfix() throws(ParseAbort) -> Expr {
+  mutating func parsePostfix() throws(ParseAbort) -> ExprID {
     var base = try parsePrimary()
     while token.kind == .leftBracket {
       try enterNesting()
@@ -156,7 +165,7 @@ extension Parser {
       bracketDepth += 1
       advance()
       let lower = try parseExpression()
-      var upper: Expr?
+      var upper: ExprID?
       var inclusive = false
       if token.kind == .closedRange || token.kind == .halfOpenRange {
         inclusive = token.kind == .closedRange
@@ -168,12 +177,12 @@ extension Parser {
         bracketDepth += 1
         throw fail(.expectedToken, "expected `]`, `...` or `..<` in the page index, found \(describe(token))")
       }
-      let range = base.range.union(token.range)
+      let r = range(base).union(token.range)
       advance()
       if let upper {
-        base = Expr(.pageRange(base, lower: lower, upper: upper, inclusive: inclusive), range)
+        base = add(.pageRange(base, lower: lower, upper: upper, inclusive: inclusive), r)
       } else {
-        base = Expr(.page(base, index: lower), range)
+        base = add(.page(base, index: lower), r)
       }
     }
     return base
@@ -181,24 +190,28 @@ extension Parser {
 
   // primary = INTEGER | CHARACTER | STRING | "true" | "false" | NAME | CONSTANT
   //         | "(" expression ")" | observation | "cost" COUNTER
-  mutating func parsePrimary() throws(ParseAbort) -> Expr {
+  mutating func parsePrimary() throws(ParseAbort) -> ExprID {
     let t = token
     switch t.kind {
     case .integer, .character:
       advance()
-      return Expr(.integer(t.value), t.range)
+      return add(.integer(t.value), t.range)
     case .string:
       advance()
-      return Expr(.string(Lexer.decodeString(buf, t.range)), t.range)
+      strings.append(Lexer.decodeString(buf, t.range))
+      return add(.string(Int32(strings.count - 1)), t.range)
     case .identifier:
       advance()
-      return Expr(.name(makeName(t)), t.range)
+      return add(.name(makeName(t)), t.range)
     case .constant:
       advance()
-      return Expr(.constant(KernelNames.constant(text(t.range))), t.range)
+      let hash = UInt32(truncatingIfNeeded: t.value)
+      let constant =
+        KernelNames.constant(buf, t.range, hash: hash) ?? .unknown(symbol: Int32(symbols.intern(buf, t.range, hash: hash)))
+      return add(.constant(constant), t.range)
     case .keyword(.true), .keyword(.false):
       advance()
-      return Expr(.boolean(t.kind == .keyword(.true)), t.range)
+      return add(.boolean(t.kind == .keyword(.true)), t.range)
     case .leftParen:
       try enterNesting()
       defer { expressionDepth -= 1 }
@@ -210,24 +223,23 @@ extension Parser {
         bracketDepth += 1
         throw fail(.expectedToken, "expected `)`, found \(describe(token))")
       }
-      let range = t.range.union(token.range)
+      exprs[Int(inner.index)].range = t.range.union(token.range)
       advance()
-      return Expr(inner.kind, range)
+      return inner
     case .keyword(.cost):
       advance()
-      guard token.kind == .identifier, KernelNames.costCounters.contains(text(token.range)) else {
-        let word = token.kind == .identifier ? text(token.range) : ""
+      let word = token.kind == .identifier ? quoted(token.range) : ""
+      guard let counter = KernelNames.costCounters.firstIndex(of: word) else {
         throw fail(
           .unknownCounter,
           "expected a cost counter after `cost`" + KernelNames.didYouMean(word, among: KernelNames.costCounters)
             + " (counters: " + KernelNames.costCounters.joined(separator: ", ") + ")")
       }
-      let range = t.range.union(token.range)
-      let counter = text(token.range)
+      let r = t.range.union(token.range)
       advance()
-      return Expr(.cost(counter), range)
+      return add(.cost(Int32(counter)), r)
     case .keyword(let k):
-      if let observation = Observation(rawValue: k.rawValue) { return try parseObservation(observation) }
+      if let observation = k.observation { return try parseObservation(observation) }
       throw fail(.expectedExpression, "expected a value, found the reserved word `\(k.rawValue)`")
     case .newline, .endOfInput:
       throw fail(.expectedExpression, "expected a value before \(describe(t))")
@@ -237,10 +249,10 @@ extension Parser {
   }
 
   // observation = OBSERVATION [ sum ] [ "in" NAME ]
-  mutating func parseObservation(_ observation: Observation) throws(ParseAbort) -> Expr {
+  mutating func parseObservation(_ observation: Observation) throws(ParseAbort) -> ExprID {
     let start = token.range
     advance()
-    var operand: Expr?
+    var operand: ExprID?
     if observation.takesOperand {
       guard startsExpression(token) else {
         throw fail(.expectedExpression, "`\(observation.rawValue)` needs an address or range after it, as in `\(observation.rawValue) r[0]`; found \(describe(token))")
@@ -254,7 +266,6 @@ extension Parser {
       advance()
       process = try parseNameReference("a process name after `in`")
     }
-    let end = previousEnd
-    return Expr(.observe(observation, operand, process: process), SourceRange(start.start, end))
+    return add(.observe(observation, operand, process: process), SourceRange(start.start, previousEnd))
   }
 }

@@ -2,17 +2,17 @@ import MopsABI
 
 /// Option words per statement, in the order grammar.md lists them.
 enum OptionTables {
-  static let mmap: [(String, MapFlags)] = [
+  static let mmap: [(StaticString, MapFlags)] = [
     ("shared", .shared), ("private", .private), ("shared_validate", .sharedValidate),
     ("droppable", .droppable), ("fixed", .fixed), ("noreplace", .fixedNoreplace), ("locked", .locked),
     ("noreserve", .noreserve), ("populate", .populate), ("nonblock", .nonblock), ("stack", .stack),
     ("growsdown", .growsdown), ("hugetlb", .hugetlb), ("sync", .sync),
   ]
-  static let mremap: [(String, MremapFlags)] = [("maymove", .maymove), ("fixed", .fixed), ("dontunmap", .dontunmap)]
-  static let userfaultfd: [(String, UserfaultfdFlags)] = [
+  static let mremap: [(StaticString, MremapFlags)] = [("maymove", .maymove), ("fixed", .fixed), ("dontunmap", .dontunmap)]
+  static let userfaultfd: [(StaticString, UserfaultfdFlags)] = [
     ("nonblock", .nonblock), ("cloexec", .cloexec), ("user_mode_only", .userModeOnly),
   ]
-  static let features: [(String, UffdFeatures)] = [
+  static let features: [(StaticString, UffdFeatures)] = [
     ("pagefault_flag_wp", .pagefaultFlagWP), ("event_fork", .eventFork), ("event_remap", .eventRemap),
     ("event_remove", .eventRemove), ("missing_hugetlbfs", .missingHugetlbfs), ("missing_shmem", .missingShmem),
     ("event_unmap", .eventUnmap), ("sigbus", .sigbus), ("thread_id", .threadID),
@@ -20,11 +20,13 @@ enum OptionTables {
     ("wp_hugetlbfs_shmem", .wpHugetlbfsShmem), ("wp_unpopulated", .wpUnpopulated), ("poison", .poison),
     ("wp_async", .wpAsync), ("move", .move),
   ]
-  static let register: [(String, UffdRegisterMode)] = [("missing", .missing), ("wp", .wp), ("minor", .minor)]
-  static let move: [(String, UffdioMoveMode)] = [("allow_src_holes", .allowSrcHoles), ("dontwake", .dontwake)]
-  static let copy: [(String, UffdioCopyMode)] = [("dontwake", .dontwake), ("wp", .wp)]
-  static let zeropage: [(String, UffdioCopyMode)] = [("dontwake", .dontwake)]
-  static let remapAnonPages: [(String, RemapAnonPagesFlags)] = [("allow_src_holes", .allowSrcHoles)]
+  static let register: [(StaticString, UffdRegisterMode)] = [("missing", .missing), ("wp", .wp), ("minor", .minor)]
+  static let move: [(StaticString, UffdioMoveMode)] = [("allow_src_holes", .allowSrcHoles), ("dontwake", .dontwake)]
+  static let copy: [(StaticString, UffdioCopyMode)] = [("dontwake", .dontwake), ("wp", .wp)]
+  static let zeropage: [(StaticString, UffdioCopyMode)] = [("dontwake", .dontwake)]
+  static let remapAnonPages: [(StaticString, RemapAnonPagesFlags)] = [("allow_src_holes", .allowSrcHoles)]
+
+  static func names<F>(_ table: [(StaticString, F)]) -> [String] { table.map { "\($0.0)" } }
 }
 
 extension Parser {
@@ -95,7 +97,7 @@ extension Parser {
       if peek().kind == .assign {
         kind = try parseBinding()
       } else {
-        let word = text(token.range)
+        let word = quoted(token.range)
         let statements = Keyword.allCases.prefix(while: { $0 != .and }).map(\.rawValue)
         throw fail(.expectedStatement, "`\(word)` is not a statement" + KernelNames.didYouMean(word, among: statements) + "; to bind a name write `\(word) = …`")
       }
@@ -132,32 +134,30 @@ extension Parser {
   }
 
   // target = expression [ "len" sum ]
-  mutating func parseTarget() throws(ParseAbort) -> Expr {
+  mutating func parseTarget() throws(ParseAbort) -> ExprID {
     let base = try parseExpression()
     guard isKeyword(.len) else { return base }
     advance()
     try operandFollows("len")
     let length = try parseSum()
-    return Expr(.span(base, length: length), base.range.union(length.range))
+    return add(.span(base, length: length), range(base).union(range(length)))
   }
 
   /// Matches the current identifier against an option table; consumes it on a match.
-  mutating func optionWord<F: OptionSet>(_ table: [(String, F)], into options: inout Options<F>) -> Bool {
-    guard token.kind == .identifier else { return false }
-    let word = text(token.range)
-    guard let entry = table.first(where: { $0.0 == word }) else { return false }
+  mutating func optionWord<F: OptionSet>(_ table: [(StaticString, F)], into options: inout Options<F>) -> Bool {
+    guard token.kind == .identifier, let entry = table.first(where: { isWord($0.0) }) else { return false }
     if options.words.isSuperset(of: entry.1) && !entry.1.isEmpty {
-      diagnostics.report(.duplicateOption, .warning, at: token.range, "`\(word)` is given twice; once is enough")
+      diagnostics.report(.duplicateOption, .warning, at: token.range, "`\(entry.0)` is given twice; once is enough")
     }
     options.words.formUnion(entry.1)
-    options.wordRanges.append(token.range)
+    if options.firstWordRange == nil { options.firstWordRange = token.range }
     advance()
     return true
   }
 
   /// Reports an identifier in option position that the statement does not take.
   mutating func unknownOption(_ statement: String, _ candidates: [String]) -> ParseAbort {
-    let word = text(token.range)
+    let word = quoted(token.range)
     return fail(
       .unknownOption,
       "`\(word)` is not an option of \(statement)" + KernelNames.didYouMean(word, among: candidates)
@@ -174,8 +174,8 @@ extension Parser {
   mutating func parseMmap(binding: Name?) throws(ParseAbort) -> StatementKind {
     advance()
     let length = try parseSum()
-    var address: Expr?
-    var prot: Expr?
+    var address: ExprID?
+    var prot: ExprID?
     var flags = Options<MapFlags>()
     while true {
       if isKeyword(.at) {
@@ -189,7 +189,7 @@ extension Parser {
       } else if optionWord(OptionTables.mmap, into: &flags) {
         continue
       } else if token.kind == .identifier {
-        throw unknownOption("mmap", ["at", "prot", "flags"] + OptionTables.mmap.map(\.0))
+        throw unknownOption("mmap", ["at", "prot", "flags"] + OptionTables.names(OptionTables.mmap))
       } else {
         break
       }
@@ -221,8 +221,8 @@ extension Parser {
   mutating func parseMremap(binding: Name?) throws(ParseAbort) -> StatementKind {
     advance()
     let target = try parseTarget()
-    var newLength: Expr?
-    var newAddress: Expr?
+    var newLength: ExprID?
+    var newAddress: ExprID?
     var flags = Options<MremapFlags>()
     while true {
       if isKeyword(.to) {
@@ -236,7 +236,7 @@ extension Parser {
       } else if optionWord(OptionTables.mremap, into: &flags) {
         continue
       } else if token.kind == .identifier {
-        throw unknownOption("mremap", ["to", "at", "flags"] + OptionTables.mremap.map(\.0))
+        throw unknownOption("mremap", ["to", "at", "flags"] + OptionTables.names(OptionTables.mremap))
       } else {
         break
       }
@@ -265,7 +265,7 @@ extension Parser {
   mutating func parseWrite() throws(ParseAbort) -> StatementKind {
     advance()
     let address = try parseSum()
-    var data: [Expr] = []
+    var data: [ExprID] = []
     while startsExpression(token) { data.append(try parseSum()) }
     if data.isEmpty {
       throw fail(.expectedExpression, "expected the bytes to write after the address: a string, a character or byte values, as in `write r + 16 \"hi\"`")
@@ -288,7 +288,7 @@ extension Parser {
       return .on(process: process, body: try parseBlock(), isBlock: true)
     }
     if token.kind == .newline || token.kind == .endOfInput {
-      throw fail(.expectedToken, "expected `{` or a statement after `on \(process.text)`; a block must open on the same line")
+      throw fail(.expectedToken, "expected `{` or a statement after `on \(text(process.range))`; a block must open on the same line")
     }
     if blockDepth >= ParserLimits.maxBlockDepth {
       throw fail(.nestingTooDeep, "`on` statements are nested more than \(ParserLimits.maxBlockDepth) deep; flatten the script")
@@ -328,7 +328,7 @@ extension Parser {
       } else if optionWord(OptionTables.userfaultfd, into: &flags) {
         continue
       } else if token.kind == .identifier {
-        throw unknownOption("userfaultfd", ["flags"] + OptionTables.userfaultfd.map(\.0))
+        throw unknownOption("userfaultfd", ["flags"] + OptionTables.names(OptionTables.userfaultfd))
       } else {
         break
       }
@@ -340,7 +340,7 @@ extension Parser {
   mutating func parseApi() throws(ParseAbort) -> StatementKind {
     advance()
     let uffd = try parseNameReference("a userfaultfd name")
-    var version: Expr?
+    var version: ExprID?
     var features = Options<UffdFeatures>()
     while token.kind == .identifier {
       if isWord("version") {
@@ -350,7 +350,7 @@ extension Parser {
         advance()
         if token.kind == .identifier {
           guard optionWord(OptionTables.features, into: &features) else {
-            throw unknownOption("features", OptionTables.features.map(\.0))
+            throw unknownOption("features", OptionTables.names(OptionTables.features))
           }
           while optionWord(OptionTables.features, into: &features) {}
         } else {
@@ -373,14 +373,14 @@ extension Parser {
       if isWord("mode") {
         try rawOption(&mode)
       } else if !optionWord(OptionTables.register, into: &mode) {
-        throw unknownOption("register", ["mode"] + OptionTables.register.map(\.0))
+        throw unknownOption("register", ["mode"] + OptionTables.names(OptionTables.register))
       }
     }
     return .register(uffd: uffd, target: target, mode: mode)
   }
 
   /// `DST <- SRC` of the moving statements.
-  mutating func parseDirection(_ statement: String) throws(ParseAbort) -> (dst: Expr, src: Expr) {
+  mutating func parseDirection(_ statement: String) throws(ParseAbort) -> (dst: ExprID, src: ExprID) {
     let dst = try parseTarget()
     guard token.kind == .leftArrow else {
       throw fail(.expectedToken, "expected `<-` between destination and source, as in `\(statement) dst <- src`; found \(describe(token))")
@@ -401,13 +401,13 @@ extension Parser {
 
   /// Mode words and `mode N` after a uffd ioctl.
   /// `rawIsFlags` selects `flags N` (a syscall argument) over `mode N` (an ioctl field).
-  mutating func parseModes<F>(_ table: [(String, F)], _ statement: String, rawIsFlags: Bool) throws(ParseAbort) -> Options<F> {
+  mutating func parseModes<F>(_ table: [(StaticString, F)], _ statement: String, rawIsFlags: Bool) throws(ParseAbort) -> Options<F> {
     var mode = Options<F>()
     while token.kind == .identifier || isKeyword(.flags) {
       if rawIsFlags ? isKeyword(.flags) : isWord("mode") {
         try rawOption(&mode)
       } else if !optionWord(table, into: &mode) {
-        throw unknownOption(statement, [rawIsFlags ? "flags" : "mode"] + table.map(\.0))
+        throw unknownOption(statement, [rawIsFlags ? "flags" : "mode"] + table.map { "\($0.0)" })
       }
     }
     return mode
@@ -494,7 +494,7 @@ extension Parser {
     }
     let views = ["maps", "pages", "tree", "stats"]
     if token.kind == .identifier {
-      let word = text(token.range)
+      let word = quoted(token.range)
       throw fail(.unknownView, "`\(word)` is not a view" + KernelNames.didYouMean(word, among: views) + " (views: maps, pages RANGE, tree, stats)")
     }
     throw fail(.unknownView, "expected a view (maps, pages RANGE, tree, stats), found \(describe(token))")
@@ -556,8 +556,9 @@ extension Parser {
       advance()
       kind = .notModelled
     case .constant:
-      let word = text(token.range)
+      let word = quoted(token.range)
       let range = token.range
+      let hash = UInt32(truncatingIfNeeded: token.value)
       advance()
       if word.hasPrefix("SIG") {
         guard let signal = KernelNames.signals.first(where: { $0.name == word }) else {
@@ -570,7 +571,7 @@ extension Parser {
         }
         var code: Int32?
         if token.kind == .constant {
-          let codeWord = text(token.range)
+          let codeWord = quoted(token.range)
           let codes = KernelNames.signalCodes.filter { $0.signo == signal.signo }
           if let c = codes.first(where: { $0.name == codeWord }) {
             code = c.code
@@ -583,7 +584,7 @@ extension Parser {
           advance()
         }
         kind = .signal(signo: signal.signo, code: code)
-      } else if let errno = Errno(name: word) {
+      } else if case .errno(let errno)? = KernelNames.constant(buf, range, hash: hash) {
         kind = .errno(errno)
       } else {
         diagnostics.report(
@@ -595,12 +596,12 @@ extension Parser {
     case .newline, .endOfInput:
       throw fail(.invalidOutcome, "expected an outcome after `=>`: \(outcomes)")
     default:
-      let word = token.kind == .identifier ? text(token.range) : ""
+      let word = token.kind == .identifier ? quoted(token.range) : ""
       let hint = word.isEmpty ? "" : KernelNames.didYouMean(word.uppercased(), among: KernelNames.errnoNames)
       throw fail(.invalidOutcome, "\(describe(token)) is not an outcome" + hint + "; expected \(outcomes)")
     }
-    var moved: Expr?
-    var address: Expr?
+    var moved: ExprID?
+    var address: ExprID?
     while true {
       if isKeyword(.moved) && moved == nil {
         advance()

@@ -14,9 +14,9 @@ public struct ParsedScript: Sendable {
 public enum ParserLimits {
   /// `on`/`for` blocks nested deeper than this are reported and skipped.
   public static let maxBlockDepth = 64
-  /// Parentheses, `not`, subscripts and observation operands nested deeper than this
-  /// are reported.
-  public static let maxExpressionDepth = 64
+  /// Expressions deeper than this (counting binary operators, parentheses, `not`,
+  /// subscripts and observation operands) are reported.
+  public static let maxExpressionDepth = 128
   /// Diagnostics kept per phase; more are counted ("N more diagnostics not shown").
   public static let diagnosticLimit = 100
 }
@@ -36,6 +36,10 @@ struct Parser {
   var previousEnd = 0
   var diagnostics: DiagnosticBag
   var nameSlots = 0
+  var symbols = SymbolTable()
+  var exprs: [Expr] = []
+  var strings: [[UInt8]] = []
+  var flagWords: [FlagWord] = []
   var blockDepth = 0
   var expressionDepth = 0
   /// Open `(` and `[` (newlines inside them are skipped).
@@ -51,6 +55,7 @@ struct Parser {
     diagnostics = DiagnosticBag(limit: ParserLimits.diagnosticLimit)
     token = Token(.endOfInput, .at(0))
     token = lexer.next()
+    exprs.reserveCapacity(buf.count / 10)
   }
 
   // MARK: Token plumbing
@@ -79,6 +84,11 @@ struct Parser {
     String(decoding: UnsafeBufferPointer(rebasing: buf[range.start..<range.end]), as: UTF8.self)
   }
 
+  /// The text of `range` as a message quotes it (abbreviated past 40 characters).
+  func quoted(_ range: SourceRange) -> String {
+    abbreviated(text(SourceRange(range.start, Swift.min(range.end, range.start + 200))))
+  }
+
   /// Whether the current token is the identifier `word` (an option word).
   func isWord(_ word: StaticString) -> Bool {
     guard token.kind == .identifier, token.range.length == word.utf8CodeUnitCount else { return false }
@@ -98,8 +108,7 @@ struct Parser {
     case .string: return "a string"
     case .integer: return "the number `\(text(t.range))`"
     default:
-      let s = t.range.length > 40 ? text(SourceRange(t.range.start, t.range.start + 40)) + "…" : text(t.range)
-      return "`\(s)`"
+      return "`\(quoted(t.range))`"
     }
   }
 
@@ -137,7 +146,8 @@ struct Parser {
 
   mutating func makeName(_ t: Token) -> Name {
     defer { nameSlots += 1 }
-    return Name(text(t.range), t.range, slot: nameSlots)
+    let symbol = symbols.intern(buf, t.range, hash: UInt32(truncatingIfNeeded: t.value))
+    return Name(t.range, slot: Int32(truncatingIfNeeded: nameSlots), symbol: Int32(symbol))
   }
 
   /// A name that refers to something bound (a region, process, uffd or value).
@@ -165,7 +175,7 @@ struct Parser {
     case .constant:
       throw fail(
         .capitalizedName,
-        "names start with a lowercase letter or `_` (capitalized words are kernel constants such as EBUSY); write `\(text(token.range).lowercased())`")
+        "names start with a lowercase letter or `_` (capitalized words are kernel constants such as EBUSY); write `\(quoted(token.range).lowercased())`")
     default:
       throw fail(.expectedToken, "expected a name, found \(describe(token))")
     }
@@ -190,12 +200,15 @@ struct Parser {
       }
       diagnostics.merge(bag)
     }
-    return Script(statements: statements, directives: directives, nameSlotCount: nameSlots)
+    return Script(
+      statements: statements, directives: directives, exprs: exprs, strings: strings, flagWords: flagWords,
+      symbolTable: symbols, nameSlotCount: nameSlots)
   }
 
   // statement_list = { [ statement ] ( NEWLINE | ";" ) }
   mutating func parseStatementList(inBlock: Bool) -> [Statement] {
     var list: [Statement] = []
+    if !inBlock { list.reserveCapacity(buf.count / 32) }
     while true {
       switch token.kind {
       case .newline, .semicolon:

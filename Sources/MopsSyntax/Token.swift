@@ -14,12 +14,43 @@ public enum Keyword: String, CaseIterable, Hashable, Sendable {
   // observations
   case prot, flags, frame, mapcount, exclusive
   case anonExclusive = "anon_exclusive"
-  case present, none, writable, contents, byte, mapped
+  case present
+  case pteNone = "none"
+  case writable, contents, byte, mapped
   case vmaStart = "vma_start"
   case vmaEnd = "vma_end"
   case size, vmas, rss
   case anonPages = "anon_pages"
   case moved, errno, result, cost
+
+  /// The observation this keyword names, if it names one.
+  public var observation: Observation? {
+    switch self {
+    case .frame: return .frame
+    case .mapcount: return .mapcount
+    case .exclusive: return .exclusive
+    case .anonExclusive: return .anonExclusive
+    case .present: return .present
+    case .zeropage: return .zeropage
+    case .pteNone: return .pteNone
+    case .writable: return .writable
+    case .contents: return .contents
+    case .byte: return .byte
+    case .flags: return .flags
+    case .prot: return .prot
+    case .mapped: return .mapped
+    case .vmaStart: return .vmaStart
+    case .vmaEnd: return .vmaEnd
+    case .size: return .size
+    case .vmas: return .vmas
+    case .rss: return .rss
+    case .anonPages: return .anonPages
+    case .moved: return .moved
+    case .errno: return .errno
+    case .result: return .result
+    default: return nil
+    }
+  }
 }
 
 /// What kind of token the lexer produced.
@@ -59,7 +90,8 @@ public enum TokenKind: Hashable, Sendable {
 public struct Token: Hashable, Sendable {
   public var kind: TokenKind
   public var range: SourceRange
-  /// The value of an integer or character token; 0 otherwise.
+  /// The value of an integer or character token; the FNV-1a hash of an identifier's
+  /// bytes; 0 otherwise.
   public var value: UInt64
 
   public init(_ kind: TokenKind, _ range: SourceRange, value: UInt64 = 0) {
@@ -69,53 +101,20 @@ public struct Token: Hashable, Sendable {
   }
 }
 
-/// Keyword lookup on raw bytes without building a String: an open-addressing table
-/// keyed by an FNV-1a hash the lexer computes while it scans the word.
-struct KeywordTable {
-  private static let size = 512
-  private var hashes = [UInt32](repeating: 0, count: size)
-  private var words = [[UInt8]](repeating: [], count: size)
-  private var keywords = [Keyword?](repeating: nil, count: size)
+/// Keyword lookup on raw bytes (no String is built for a word).
+struct KeywordTable: Sendable {
+  private var table = SpellingTable(capacity: 128)
+  private let all = Keyword.allCases
 
   static let shared = KeywordTable()
 
   private init() {
-    for k in Keyword.allCases {
-      let bytes = Array(k.rawValue.utf8)
-      var h = KeywordTable.seed
-      for b in bytes { h = KeywordTable.step(h, b) }
-      var slot = Int(h) & (KeywordTable.size - 1)
-      while keywords[slot] != nil { slot = (slot + 1) & (KeywordTable.size - 1) }
-      hashes[slot] = h
-      words[slot] = bytes
-      keywords[slot] = k
-    }
+    for k in all { table.add(k.rawValue) }
   }
 
-  static let seed: UInt32 = 2_166_136_261
-  @inline(__always) static func step(_ h: UInt32, _ b: UInt8) -> UInt32 { (h ^ UInt32(b)) &* 16_777_619 }
-
   /// The keyword spelled by `buf[start..<end]` whose hash is `hash`, if any.
+  @inline(__always)
   func lookup(_ buf: UnsafeBufferPointer<UInt8>, _ start: Int, _ end: Int, hash: UInt32) -> Keyword? {
-    var slot = Int(hash) & (KeywordTable.size - 1)
-    while let k = keywords[slot] {
-      if hashes[slot] == hash {
-        let w = words[slot]
-        if w.count == end - start {
-          var same = true
-          var i = 0
-          while i < w.count {
-            if w[i] != buf[start + i] {
-              same = false
-              break
-            }
-            i += 1
-          }
-          if same { return k }
-        }
-      }
-      slot = (slot + 1) & (KeywordTable.size - 1)
-    }
-    return nil
+    table.find(buf, start, end, hash: hash).map { all[$0] }
   }
 }

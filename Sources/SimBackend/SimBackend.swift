@@ -10,6 +10,13 @@ public final class SimBackend: Backend {
   /// setting (on in debug builds).
   public init(checksInvariants: Bool? = nil) {
     world = World(checksInvariants: checksInvariants)
+    do {
+      _ = try world.mmap(
+        world.initialPID, addr: Arena.guardPage, length: pageSize, prot: [],
+        flags: [.private, .anonymous, .fixedNoreplace])
+    } catch {
+      preconditionFailure("a fresh world cannot map the guard page: \(error)")
+    }
   }
 
   public var name: String { "sim" }
@@ -75,9 +82,10 @@ public final class SimBackend: Backend {
         return outcome(w.uffdioZeropage(pid, ctx(uffd), dst: dst, length: length, mode: mode))
       case .remapAnonPages(let dst, let src, let length, let flags):
         let r = w.remapAnonPages(pid, dst: dst, src: src, length: length, flags: flags)
-        var o = r.error.map { failure($0) } ?? OpOutcome(.ok)
-        o.field = r.returnValue
-        return o
+        if let e = r.error, e.isNotModelled { return failure(e) }
+        return OpOutcome(
+          r.errno.map { .errno($0) } ?? .ok, field: r.value,
+          reason: r.error.map { r.errno == nil ? "stopped early: \($0)" : $0.reason }, sharing: r.error?.sharing)
       }
       return .ok
     } catch {
@@ -98,17 +106,22 @@ public final class SimBackend: Backend {
     case .signal(let s): return OpOutcome(.signal(s))
     case .userfault(_, let addr): return OpOutcome(.userfault(addr))
     case .notModelled(let why): return OpOutcome(.notModelled(why))
+    case .noSuchProcess(let pid): return OpOutcome(.errno(.ESRCH), reason: "no process with \(pid)")
     }
   }
 
+  /// The ioctl's errno decides the result (EAGAIN for a partial move); the reason is
+  /// the error that stopped the walk, which the kernel does not report.
   private func outcome(_ r: UffdioResult) -> OpOutcome {
-    var o = r.error.map { failure($0) } ?? OpOutcome(.ok)
-    o.field = r.field
-    return o
+    if let e = r.error, e.isNotModelled { return failure(e) }
+    var reason = r.error?.reason
+    if let e = r.error, r.errno != e.errno { reason = "stopped after \(r.bytes) bytes by \(e.errno.name): \(e.reason)" }
+    return OpOutcome(r.errno.map { .errno($0) } ?? .ok, field: r.field, reason: reason, sharing: r.error?.sharing)
   }
 
+  /// The VMAs inside the arena (the guard page above it is not shown).
   public func vmas(of pid: PID) throws(BackendError) -> [VMAInfo] {
-    do { return try world.vmaInfos(pid) } catch { throw BackendError(error.reason) }
+    do { return try world.vmaInfos(pid).filter { $0.start < Arena.end } } catch { throw BackendError(error.reason) }
   }
 
   public func pages(of pid: PID, at addr: VirtAddr, count: Int) throws(BackendError) -> [PageInfo] {
@@ -122,8 +135,12 @@ public final class SimBackend: Backend {
     return result
   }
 
+  /// Totals over the arena (the guard page above it is not counted).
   public func processInfo(_ pid: PID) throws(BackendError) -> ProcessInfo {
-    do { return try world.processInfo(pid) } catch { throw BackendError(error.reason) }
+    var info: ProcessInfo
+    do { info = try world.processInfo(pid) } catch { throw BackendError(error.reason) }
+    info.vmaCount = try vmas(of: pid).count
+    return info
   }
 
   private final class Snapshot: BackendSnapshot {

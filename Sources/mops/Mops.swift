@@ -11,7 +11,7 @@ struct Mops: ParsableCommand {
     commandName: "mops",
     abstract: "A sandbox for Linux anonymous memory: run .mops scripts on a model of the kernel, on the live kernel, or both.",
     discussion: "`mops` alone opens the interactive session; `mops FILE…` is short for `mops run FILE…`.",
-    subcommands: [Repl.self, Run.self, Check.self, Test.self],
+    subcommands: [Repl.self, Run.self, Check.self, Test.self, Fuzz.self],
     defaultSubcommand: Repl.self)
 
   static func main() {
@@ -21,7 +21,7 @@ struct Mops: ParsableCommand {
   /// `arguments` with `run` in front when the first one is neither a subcommand nor an
   /// option, i.e. a script.
   static func withRunInserted(_ arguments: [String]) -> [String] {
-    let subcommands = ["repl", "run", "check", "test", "help"]
+    let subcommands = ["repl", "run", "check", "test", "fuzz", "help"]
     guard let first = arguments.first, !first.hasPrefix("-"), !subcommands.contains(first) else { return arguments }
     return ["run"] + arguments
   }

@@ -42,7 +42,7 @@ extension Mops {
         print(FixtureReport.line(outcome))
         if outcome.status == .failed { print(outcome.message) }
         if interactive && n < total { print("[\(n)/\(total)] running…", terminator: "") }
-        fflush(nil)  // all output streams: a @Sendable closure cannot name `stdout` in Swift 6
+        FileHandle.standardOutput.synchronizeFile()
       }
       if tap { print(FixtureReport.tap(outcomes)) }
       if let junit {
