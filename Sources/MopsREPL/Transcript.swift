@@ -44,7 +44,7 @@ struct Transcript {
   private func savedNames(_ bindings: [Binding]) -> [String] {
     var loopVariables = Set<BindingID>()
     for e in entries {
-      for n in NameOccurrences.of(e.checked.script.statements) where isLoopVariable(n, in: e.checked.script.statements) {
+      for n in NameOccurrences.of(e.checked.script) where isLoopVariable(n, in: e.checked.script.statements) {
         loopVariables.insert(e.checked.binding(for: n))
       }
     }
@@ -75,9 +75,9 @@ struct Transcript {
   /// The entry's text with each name occurrence replaced by its binding's saved name.
   private func rename(_ e: Entry, _ names: [String]) -> String {
     var bytes = Array(e.text.utf8)
-    let occurrences = NameOccurrences.of(e.checked.script.statements).filter { n in
+    let occurrences = NameOccurrences.of(e.checked.script).filter { n in
       let id = e.checked.binding(for: n)
-      return id >= 0 && names[id] != n.text
+      return id >= 0 && names[id] != e.checked.script.text(n)
     }
     guard !occurrences.isEmpty else { return e.text }
     for n in occurrences.sorted(by: { $0.range.start > $1.range.start }) {

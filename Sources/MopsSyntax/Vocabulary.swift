@@ -4,11 +4,13 @@ public enum Vocabulary {
   /// Every option word any statement accepts that is not a reserved word (`shared`,
   /// `maymove`, `missing`, …), without duplicates, in grammar.md's order.
   public static let optionWords: [String] = {
-    let words =
-      ["version", "features", "mode"]
-      + OptionTables.mmap.map(\.0) + OptionTables.mremap.map(\.0) + OptionTables.userfaultfd.map(\.0)
-      + OptionTables.features.map(\.0) + OptionTables.register.map(\.0) + OptionTables.move.map(\.0)
-      + OptionTables.copy.map(\.0) + OptionTables.zeropage.map(\.0) + OptionTables.remapAnonPages.map(\.0)
+    let tables: [[StaticString]] = [
+      ["version", "features", "mode"], OptionTables.mmap.map(\.0), OptionTables.mremap.map(\.0),
+      OptionTables.userfaultfd.map(\.0), OptionTables.features.map(\.0), OptionTables.register.map(\.0),
+      OptionTables.move.map(\.0), OptionTables.copy.map(\.0), OptionTables.zeropage.map(\.0),
+      OptionTables.remapAnonPages.map(\.0),
+    ]
+    let words = tables.joined().map(\.description)
     var seen = Set<String>()
     return words.filter { seen.insert($0).inserted }
   }()
