@@ -15,8 +15,8 @@ let ptyDriver = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appe
 /// (editing keys, TAB, Up and Ctrl-R, Ctrl-C, Ctrl-D) and checks what the screen shows.
 @Test(
   arguments: [
-    "editing", "completion", "history", "continuation", "ctrl_c", "ctrl_d", "errors", "color", "undo",
-    "save_then_run", "plain_input",
+    "editing", "completion", "history", "continuation", "ctrl_c", "ctrl_c_twice", "ctrl_d", "errors", "color",
+    "undo", "save_then_run", "plain_input",
   ])
 func replThroughAPseudoTerminal(_ scenario: String) throws {
   try #require(FileManager.default.isExecutableFile(atPath: builtMops), "build mops first: no \(builtMops)")

@@ -253,6 +253,18 @@ def scenario_ctrl_c(mops, home):
     assert_status(t.finish(), 0)
 
 
+def scenario_ctrl_c_twice(mops, home):
+    t = Terminal(mops, home)
+    t.prompt()
+    t.send("for i in 0...1000000000 { assert true }\r")   # runs for minutes
+    t.expect("assert true }\n")
+    time.sleep(0.3)
+    t.send("\x03")                           # remembered while the statement runs
+    time.sleep(0.3)
+    t.send("\x03")                           # the second one ends mops
+    assert_status(t.finish(), 130)
+
+
 def scenario_ctrl_d(mops, home):
     t = Terminal(mops, home)
     t.prompt()
