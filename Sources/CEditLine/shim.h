@@ -8,11 +8,14 @@
 #include <editline/readline.h>
 
 /// Sets up readline before its first use: mops keeps its own signal handlers, reads
-/// keys through `getc_function`, and completes words that `word_breaks` delimit.
+/// keys through `getc_function`, completes words that `word_breaks` delimit, and
+/// draws the prompt and the line on standard error when `draw_on_stderr` (standard
+/// output is not a terminal).
 static inline void mops_rl_configure(int (*getc_function)(FILE *),
                                      rl_completion_func_t *completion,
-                                     const char *word_breaks) {
+                                     const char *word_breaks, int draw_on_stderr) {
   rl_readline_name = "mops";
+  rl_outstream = draw_on_stderr ? stderr : stdout;
   rl_catch_signals = 0;
   rl_getc_function = getc_function;
   rl_attempted_completion_function = completion;

@@ -20,11 +20,14 @@ public final class EditLineReader: LineReader {
 
   private let historyPath: String?
 
-  /// A reader that loads and saves its history at `historyPath` (no file when nil).
-  public init(historyPath: String?) {
+  /// A reader that loads and saves its history at `historyPath` (no file when nil)
+  /// and draws prompts on standard error when `promptsOnStandardError` (standard output
+  /// is redirected while a person types).
+  public init(historyPath: String?, promptsOnStandardError: Bool) {
     self.historyPath = historyPath
     Interrupts.install()
-    mops_rl_configure(EditLineReader.getc, EditLineReader.complete, EditLineReader.wordBreaks)
+    mops_rl_configure(
+      EditLineReader.getc, EditLineReader.complete, EditLineReader.wordBreaks, promptsOnStandardError ? 1 : 0)
     using_history()
     stifle_history(EditLineReader.historyLimit)
     if let historyPath { _ = read_history(historyPath) }

@@ -16,6 +16,9 @@ enum Interrupts {
   /// Installs the handler, without `SA_RESTART` so a blocked `read` returns `EINTR`,
   /// and makes sure SIGINT is not blocked.
   static func install() {
+    // Touch both flags first: their lazy initialization must not happen in the handler.
+    pending.store(false, ordering: .relaxed)
+    reading.store(false, ordering: .relaxed)
     var action = sigaction()
     action.__sigaction_handler.sa_handler = { _ in
       let wasPending = Interrupts.pending.exchange(true, ordering: .relaxed)

@@ -64,8 +64,10 @@ public final class REPL {
   /// Runs until the input ends or `:quit`; returns the exit status.
   public func run() -> Int32 {
     defer { session.backend.shutdown() }
+    // The banner and the newline after Ctrl-D go where a person reads, not into output
+    // that may be redirected.
     if reader.isInteractive {
-      out("mops: a sandbox for Linux anonymous memory (\(session.backend.name) backend). :help lists what you can type.\n")
+      err("mops: a sandbox for Linux anonymous memory (\(session.backend.name) backend). :help lists what you can type.\n")
     }
     var pending = ""
     var pendingFirstLine = 1
@@ -78,7 +80,7 @@ public final class REPL {
         pending = ""
       case .endOfInput:
         if reader.isInteractive {
-          out("\n")
+          err("\n")
           return 0
         }
         guard !pending.isEmpty else { return 0 }
@@ -149,7 +151,7 @@ public final class REPL {
     case .load(let path):
       let expanded = NSString(string: path).expandingTildeInPath
       guard let data = FileManager.default.contents(atPath: expanded) else {
-        return fail("cannot read \(path)", status: 66)
+        return fail("cannot read \(path)", status: 65)
       }
       return status(of: session.load(SourceFile(path: path, bytes: Array(data))))
     case .save(let path):
@@ -157,7 +159,7 @@ public final class REPL {
       do {
         try session.savedScript.write(toFile: expanded, atomically: true, encoding: .utf8)
       } catch {
-        return fail("cannot write \(path): \(error.localizedDescription)", status: 73)
+        return fail("cannot write \(path): \(error.localizedDescription)", status: 1)
       }
       if reader.isInteractive {
         out("saved \(session.transcript.entries.count) inputs to \(path); `mops run \(path)` replays them\n")

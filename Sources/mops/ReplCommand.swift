@@ -23,7 +23,9 @@ extension Mops {
 
     func run() throws {
       let interactive = isatty(0) == 1
-      let reader: LineReader = interactive ? EditLineReader(historyPath: historyPath()) : PlainLineReader()
+      let reader: LineReader =
+        interactive
+        ? EditLineReader(historyPath: historyPath(), promptsOnStandardError: isatty(1) != 1) : PlainLineReader()
       let configuration = REPLConfiguration(
         backendName: backendOption.backend.rawValue,
         makeBackend: { name throws(BackendError) in
