@@ -47,7 +47,9 @@ let package = Package(
     // The live kernel as a backend: worker processes, arena placement, /proc observations.
     .target(name: "LinuxBackend", dependencies: ["MopsBackend", "MopsABI", "CMopsLinux"]),
     // Engine throughput and memory figures (`swift run -c release mops-bench`).
-    .executableTarget(name: "MopsBench", dependencies: ["MopsEngine", "CMopsLinux"]),
+    .executableTarget(
+      name: "MopsBench",
+      dependencies: ["MopsEngine", "CMopsLinux", "MopsInterpreter", "MopsSyntax", "SimBackend", "MopsBackend"]),
     .testTarget(name: "MopsEngineTests", dependencies: ["MopsEngine"]),
     // The .mops language: source text → tokens → syntax tree → checked script, with
     // diagnostics rendered in one place. Depends on the ABI for kernel names only.
