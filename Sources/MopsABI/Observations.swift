@@ -70,6 +70,29 @@ public struct PageContents: Hashable, Sendable, CustomStringConvertible {
     if value == fill { bytes[offset] = nil } else { bytes[offset] = value }
   }
 
+  /// The byte at most offsets (ties go to the smaller byte value): the fill of the
+  /// canonical form, which does not depend on how the bytes were written.
+  public var canonicalFill: UInt8 {
+    if bytes.isEmpty { return fill }
+    var counts = [Int](repeating: 0, count: 256)
+    counts[Int(fill)] = Int(pageSize) - bytes.count
+    for b in bytes.values { counts[Int(b)] += 1 }
+    var best = 0
+    for b in 1..<256 where counts[b] > counts[best] { best = b }
+    return UInt8(best)
+  }
+
+  /// Two contents are equal when every byte is, however each was represented.
+  public static func == (a: PageContents, b: PageContents) -> Bool {
+    if a.bytes.isEmpty && b.bytes.isEmpty { return a.fill == b.fill }
+    for offset in 0..<UInt16(pageSize) where a[offset] != b[offset] { return false }
+    return true
+  }
+
+  public func hash(into hasher: inout Hasher) {
+    hasher.combine(canonicalFill)
+  }
+
   public var description: String {
     func show(_ b: UInt8) -> String {
       (0x21...0x7e).contains(b) && b != 0x27 ? "'\(Character(UnicodeScalar(b)))'" : "0x" + String(b, radix: 16)

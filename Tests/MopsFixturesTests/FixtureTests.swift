@@ -27,3 +27,12 @@ func scriptPassesOnSim(_ path: String) throws {
   #expect(allScripts.filter { $0.hasPrefix("examples/") }.count >= 8)
   #expect(allScripts.filter { $0.hasPrefix("Tests/Fixtures/") }.count >= 120)
 }
+
+/// Runs one script on the model and the live kernel in lockstep: the run must pass
+/// with no disagreement, or be skipped by a directive with its reason.
+@Test(arguments: allScripts)
+func scriptAgreesWithTheLiveKernel(_ path: String) throws {
+  let r = ScriptRun.run(path: repositoryRoot + "/" + path, backend: .both)
+  if case .skipped(let why) = r.status { try Test.cancel(Comment(rawValue: why)) }
+  #expect(r.status == .passed, Comment(rawValue: r.message))
+}
