@@ -29,7 +29,7 @@ public struct PageTable: Sendable {
   public init() {}
 
   /// The PTE for `addr`'s page.
-  
+
   public subscript(addr: VirtAddr) -> PTE {
     let vpn = addr.vpn
     guard let t = tables[vpn >> 9] else { return .none }
@@ -82,6 +82,13 @@ public struct PageTable: Sendable {
     if tables[key] == nil { tables[key] = Table() }
   }
 
+  /// `move_normal_pmd`: the table with PMD index `from` (with its entries) becomes the
+  /// table of `to`, which has none.
+  mutating func moveTable(from: UInt64, to: UInt64) {
+    precondition(tables[to] == nil, "moveTable onto an existing table \(to)")
+    tables[to] = tables.removeValue(forKey: from)
+  }
+
   /// `free_pte_range`: releases the empty table with PMD index `key`.
   mutating func freeTable(key: UInt64) {
     guard let t = tables[key], t.used == 0 else { return }
@@ -95,17 +102,11 @@ public struct PageTable: Sendable {
   /// Calls `body` with the address and PTE of every non-none entry in `[start, end)`,
   /// in address order. `body` must not modify the table.
   public func forEachPresent(in start: VirtAddr, _ end: VirtAddr, _ body: (VirtAddr, PTE) -> Void) {
-    guard start < end else { return }
+    guard start < end, used > 0 else { return }
     let firstKey = start.vpn >> 9
     let lastKey = (end.vpn &- 1) >> 9
-    let keys: [UInt64]
-    if lastKey &- firstKey <= UInt64(tables.count) {
-      keys = Array(firstKey...lastKey).filter { tables[$0] != nil }
-    } else {
-      keys = tables.keys.filter { $0 >= firstKey && $0 <= lastKey }.sorted()
-    }
-    for key in keys {
-      guard let t = tables[key] else { continue }
+    func visit(_ key: UInt64) {
+      guard let t = tables[key] else { return }
       let base = key << 9
       let lo = max(start.vpn, base) - base
       let hi = min(end.vpn, base + 512) - base
@@ -113,6 +114,16 @@ public struct PageTable: Sendable {
         let pte = t.entries[slot]
         if !pte.isNone { body(VirtAddr((base + UInt64(slot)) << pageShift), pte) }
       }
+    }
+    if lastKey &- firstKey < UInt64(tables.count) {
+      var key = firstKey
+      while true {
+        visit(key)
+        if key == lastKey { break }
+        key &+= 1
+      }
+    } else {
+      for key in tables.keys.filter({ $0 >= firstKey && $0 <= lastKey }).sorted() { visit(key) }
     }
   }
 

@@ -48,9 +48,14 @@ public struct VMA: Sendable, CustomStringConvertible {
 /// with logarithmic lookup and cheap insertion at any position.
 ///
 /// Stored as a list of sorted chunks of at most `chunkCapacity` VMAs: binary search
-/// over the chunks' last ends, then within one chunk.
+/// over the chunks' last ends, then within one chunk. Each chunk also caches its
+/// largest inner gap, so the top-down search skips whole chunks (the maple tree's gap
+/// tracking).
 public struct VMATree: Sendable, Sequence {
   var chunks: [[VMA]] = []
+  /// Per chunk: the largest gap between two consecutive VMAs inside it, or `nil`
+  /// when the chunk changed since it was last computed.
+  var chunkGaps: [UInt64?] = []
   public private(set) var count: Int = 0
   static let chunkCapacity = 128
 
@@ -101,7 +106,10 @@ public struct VMATree: Sendable, Sequence {
 
   public subscript(i: Index) -> VMA {
     get { chunks[i.chunk][i.slot] }
-    _modify { yield &chunks[i.chunk][i.slot] }
+    _modify {
+      chunkGaps[i.chunk] = nil
+      yield &chunks[i.chunk][i.slot]
+    }
   }
 
   /// The position after `i`, or `nil` at the end.
@@ -156,6 +164,7 @@ public struct VMATree: Sendable, Sequence {
     count += 1
     guard !chunks.isEmpty else {
       chunks = [[vma]]
+      chunkGaps = [nil]
       return
     }
     var c = chunkIndex(above: vma.vmStart)
@@ -169,11 +178,13 @@ public struct VMATree: Sendable, Sequence {
       if chunk[mid].vmEnd > vma.vmStart { hi = mid } else { lo = mid + 1 }
     }
     chunk.insert(vma, at: lo)
+    chunkGaps[c] = nil
     if chunk.count > VMATree.chunkCapacity {
       let upper = Array(chunk[(chunk.count / 2)...])
       chunk.removeSubrange((chunk.count / 2)...)
       chunks[c] = chunk
       chunks.insert(upper, at: c + 1)
+      chunkGaps.insert(nil, at: c + 1)
     } else {
       chunks[c] = chunk
     }
@@ -191,7 +202,11 @@ public struct VMATree: Sendable, Sequence {
   public mutating func remove(at i: Index) -> VMA {
     count -= 1
     let vma = chunks[i.chunk].remove(at: i.slot)
-    if chunks[i.chunk].isEmpty { chunks.remove(at: i.chunk) }
+    chunkGaps[i.chunk] = nil
+    if chunks[i.chunk].isEmpty {
+      chunks.remove(at: i.chunk)
+      chunkGaps.remove(at: i.chunk)
+    }
     return vma
   }
 
@@ -202,6 +217,55 @@ public struct VMATree: Sendable, Sequence {
       preconditionFailure("no VMA starts at \(start)")
     }
     body(&self[i])
+  }
+
+  /// The upper end of the highest free gap of at least `size` bytes inside
+  /// `[low, high)` (`vm_unmapped_area` top-down): gaps between VMAs, above the
+  /// highest and below the lowest one, clipped to the window.
+  public mutating func highestGapTop(fitting size: UInt64, low: VirtAddr, high: VirtAddr)
+    -> VirtAddr?
+  {
+    var top = high
+    var c = chunks.count - 1
+    scan: while c >= 0 {
+      let first = chunks[c][0]
+      let last = chunks[c][chunks[c].count - 1]
+      if first.vmStart >= top {
+        c -= 1
+        continue
+      }
+      if last.vmEnd <= low { break }
+      if first.vmStart >= low && last.vmEnd <= top {
+        if top - last.vmEnd >= size { return top }
+        if innerGap(c) >= size {
+          for k in stride(from: chunks[c].count - 1, to: 0, by: -1)
+          where chunks[c][k].vmStart - chunks[c][k - 1].vmEnd >= size {
+            return chunks[c][k].vmStart
+          }
+        }
+        top = first.vmStart
+      } else {
+        for vma in chunks[c].reversed() where vma.vmStart < top {
+          if vma.vmEnd <= low { break scan }
+          if top > vma.vmEnd && top - vma.vmEnd >= size { return top }
+          top = Swift.min(top, vma.vmStart)
+        }
+      }
+      c -= 1
+    }
+    return top > low && top - low >= size ? top : nil
+  }
+
+  /// The cached largest gap inside chunk `c`, computed if stale.
+  private mutating func innerGap(_ c: Int) -> UInt64 {
+    if let gap = chunkGaps[c] { return gap }
+    var gap: UInt64 = 0
+    let chunk = chunks[c]
+    for k in chunk.indices.dropFirst() {
+      gap = Swift.max(gap, chunk[k].vmStart - chunk[k - 1].vmEnd)
+    }
+    chunkGaps[c] = gap
+    return gap
   }
 
   public func makeIterator() -> FlattenSequence<[[VMA]]>.Iterator {

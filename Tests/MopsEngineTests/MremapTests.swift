@@ -645,6 +645,59 @@ struct RemapBench {
     #expect(b.vma(10)!.isForkChild)
   }
 
+  // MARK: Page tables (probed through UFFDIO_MOVE's ENOENT/EEXIST on 6.18.44)
+
+  /// Arena page `n` of 2 MiB region `r` (512 pages each).
+  func at(_ r: UInt64, _ n: UInt64 = 0) -> UInt64 { r * 512 + n }
+
+  @Test func alignedWholePMDMoveTakesTheTableAway() throws {
+    try b.map(at(1), 512)
+    for n: UInt64 in 0..<512 { b.write(at(1, n)) }
+    try b.remap(at(1), 512, 512, [.maymove, .fixed, .dontunmap], to: at(5))
+    #expect(!b.mm.pageTable.hasTable(page(at(1))))
+    #expect(b.mm.pageTable.hasTable(page(at(5))) && b.pte(at(5, 511)).isPage)
+    #expect(b.layout == ["512-1024:rw-p:ac", "2560-3072:rw-p:ac"])
+  }
+
+  @Test func partialPMDMoveLeavesAnEmptyTableBehind() throws {
+    try b.map(at(1, 4), 2)
+    b.write(at(1, 4))
+    try b.remap(at(1, 4), 2, 2, [.maymove, .fixed, .dontunmap], to: at(5, 4))
+    #expect(b.mm.pageTable.hasTable(page(at(1, 4))) && b.pte(at(1, 4)) == .none)
+    #expect(b.pte(at(5, 4)).isPage)
+  }
+
+  @Test func uffdRegisteredVMAMovesPTEByPTEKeepingTheSourceTable() throws {
+    try b.map(at(1), 512)
+    for n: UInt64 in 0..<512 { b.write(at(1, n)) }
+    try world.registerMissing(pid, world.makeUffd(pid), page: at(1), count: 512)
+    try b.remap(at(1), 512, 512, [.maymove, .fixed, .dontunmap], to: at(5))
+    #expect(b.mm.pageTable.hasTable(page(at(1))) && b.pte(at(1)) == .none)
+    #expect(b.pte(at(5, 100)).isPage)
+  }
+
+  @Test func emptySourceTableGetsATableAtTheTargetUntouchedOneDoesNot() throws {
+    try b.map(at(1, 8), 2)
+    b.write(at(1, 8))
+    try world.madvise(pid, addr: page(at(1, 8)), length: pages(2), advice: .DONTNEED)
+    #expect(b.mm.pageTable.hasTable(page(at(1, 8))))
+    try b.remap(at(1, 8), 2, 2, [.maymove, .fixed], to: at(5, 8))
+    #expect(b.mm.pageTable.hasTable(page(at(5, 8))))
+    #expect(!b.mm.pageTable.hasTable(page(at(1, 8))))
+    try b.map(at(7, 8), 2)
+    try b.remap(at(7, 8), 2, 2, [.maymove, .fixed], to: at(9, 8))
+    #expect(!b.mm.pageTable.hasTable(page(at(9, 8))))
+  }
+
+  @Test func moveReachingTheNextPMDIsRealignedAndMovesTheFirstTableWhole() throws {
+    try b.map(at(1, 16), 512)
+    for n: UInt64 in 16..<528 { b.write(at(1, n)) }
+    try b.remap(at(1, 16), 512, 512, [.maymove, .fixed, .dontunmap], to: at(5, 16))
+    #expect(!b.mm.pageTable.hasTable(page(at(1, 16))))
+    #expect(b.mm.pageTable.hasTable(page(at(2, 15))) && b.pte(at(2, 15)) == .none)
+    #expect(b.pte(at(5, 16)).isPage && b.pte(at(6, 15)).isPage)
+  }
+
   // MARK: §10 cost
 
   @Test func onePageMoveSplittingSourceAndTargetCostsTwoVMAAllocations() throws {

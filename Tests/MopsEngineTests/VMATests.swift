@@ -532,4 +532,42 @@ import Testing
     #expect(world.unmappedArea(mm, length: pages(1)) == nil)
     #expect(world.unmappedArea(mm, length: Arena.end - Arena.start + pageSize) == nil)
   }
+
+  /// The chunked gap search agrees with a plain walk over every VMA, across chunk
+  /// boundaries, with VMAs straddling the window, after removals and in-place changes.
+  @Test func gapSearchMatchesABruteForceWalk() {
+    var rng = SystemRandomNumberGenerator()
+    var tree = VMATree()
+    var cursor = Arena.start - pages(40)
+    for _ in 0..<900 {
+      cursor += pages(UInt64.random(in: 0...6, using: &rng))
+      let len = pages(UInt64.random(in: 1...3, using: &rng))
+      tree.insert(VMA(vmStart: cursor, vmEnd: cursor + len, vmFlags: [.read], vmPgoff: 0))
+      cursor += len
+    }
+    for _ in 0..<100 {
+      let victim = tree.vmas(intersecting: Arena.start, Arena.end).randomElement(using: &rng)!
+      tree.remove(startingAt: victim.vmStart)
+    }
+    let shrink = tree.vmas(intersecting: Arena.start, Arena.end)[10]
+    tree.update(startingAt: shrink.vmStart) { $0.vmEnd = $0.vmStart + pageSize }
+    func bruteForce(_ size: UInt64, _ low: VirtAddr, _ high: VirtAddr) -> VirtAddr? {
+      var top = high
+      for vma in tree.reversed() where vma.vmStart < top {
+        if vma.vmEnd <= low { break }
+        if top > vma.vmEnd && top - vma.vmEnd >= size { return top }
+        top = min(top, vma.vmStart)
+      }
+      return top > low && top - low >= size ? top : nil
+    }
+    let high = cursor - pages(30)
+    for size in (1...40).map({ pages($0) }) {
+      #expect(
+        tree.highestGapTop(fitting: size, low: Arena.start, high: high)
+          == bruteForce(size, Arena.start, high))
+      #expect(
+        tree.highestGapTop(fitting: size, low: Arena.start + pages(500), high: cursor)
+          == bruteForce(size, Arena.start + pages(500), cursor))
+    }
+  }
 }

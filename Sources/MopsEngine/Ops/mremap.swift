@@ -86,7 +86,7 @@ extension World {
       throw KernelError(.EFAULT, "mremap: no VMA contains \(req.addr)")
     }
     try checkPrepVMA(&req, vma)
-    return req.impliesNewAddr ? try mremapTo(mm, &req) : try mremapAt(mm, &req, vma)
+    return req.impliesNewAddr ? try mremapTo(mm, &req, vma) : try mremapAt(mm, &req, vma)
   }
 
   /// `check_mremap_params()`: everything checked before the VMA lookup.
@@ -183,7 +183,7 @@ extension World {
       var sub = Remap(
         addr: addr, oldLen: len, newLen: len, flags: req.flags, newAddr: target + offset)
       try checkPrepVMA(&sub, vma)
-      let moved = try mremapTo(mm, &sub)
+      let moved = try mremapTo(mm, &sub, vma)
       if result == nil { result = moved }
       target = moved + len
       cursor = addr + len
@@ -222,7 +222,7 @@ extension World {
         .ENOMEM, "mremap: no free gap of 0x\(String(req.newLen, radix: 16)) bytes in the arena")
     }
     req.newAddr = found
-    return try moveVMA(mm, req)
+    return try moveVMA(mm, req, vma)
   }
 
   /// `vma_expandable()`: `[vma.end, vma.end + delta)` is free and below TASK_SIZE.
@@ -232,10 +232,9 @@ extension World {
   }
 
   /// `mremap_to()`: FIXED (unmap the target first) or DONTUNMAP (target is a hint).
-  private func mremapTo(_ mm: MM, _ req: inout Remap) throws(KernelError) -> VirtAddr {
-    guard var vma = mm.vmas.vma(containing: req.addr) else {
-      throw KernelError(.EFAULT, "mremap: no VMA contains \(req.addr)")
-    }
+  /// `vma` is the VMA containing `req.addr`.
+  private func mremapTo(_ mm: MM, _ req: inout Remap, _ vma: VMA) throws(KernelError) -> VirtAddr {
+    var vma = vma
     try refuseRemapEvent(vma)
     if req.flags.contains(.fixed) {
       try unmapRange(mm, req.newAddr, req.newAddr + req.newLen)
@@ -267,7 +266,7 @@ extension World {
           .ENOMEM, "mremap: no free gap of 0x\(String(req.newLen, radix: 16)) bytes in the arena")
       }
     }
-    return try moveVMA(mm, req)
+    return try moveVMA(mm, req, vma)
   }
 
   /// A move of a VMA whose userfaultfd asked for UFFD_FEATURE_EVENT_REMAP would queue
@@ -284,14 +283,12 @@ extension World {
   ///     before   |---- src ----|               (free)
   ///     copy     |---- src ----|            |---- new ----|
   ///     after    (unmapped, or kept empty)  |---- new ----|   same pages
-  private func moveVMA(_ mm: MM, _ req: Remap) throws(KernelError) -> VirtAddr {
+  /// `source` is the VMA containing `req.addr`.
+  private func moveVMA(_ mm: MM, _ req: Remap, _ source: VMA) throws(KernelError) -> VirtAddr {
     guard mm.mapCount < maxMapCount - 3 else {
       throw KernelError(
         .ENOMEM,
         "mremap: map_count \(mm.mapCount) >= vm.max_map_count \(maxMapCount) - 3 before a move")
-    }
-    guard let source = mm.vmas.vma(containing: req.addr) else {
-      throw KernelError(.EFAULT, "mremap: no VMA contains \(req.addr)")
     }
     var copy = source
     copy.vmStart = req.newAddr
@@ -300,7 +297,9 @@ extension World {
       source.isAnonymous && source.anonVMA == .none
       ? req.newAddr.vpn : source.linearPageIndex(req.addr)
     let newVMA = insertVMA(mm, copy, copiedFrom: source)
-    movePageTables(mm, from: req.addr, to: req.newAddr, length: req.oldLen)
+    let oldVMA = mm.vmas.vma(containing: req.addr)!
+    movePageTables(
+      mm, old: oldVMA, new: newVMA, from: req.addr, to: req.newAddr, length: req.oldLen)
     if source.uffd != nil {
       mm.vmas.update(startingAt: newVMA.vmStart) {
         $0.uffd = nil
@@ -323,18 +322,85 @@ extension World {
     return req.newAddr
   }
 
-  /// `move_page_tables()`: every PTE of `[from, from + length)` moves to the same
-  /// offset from `to`, unchanged (same PFN; mapcount, PageAnonExclusive and the folio's
-  /// index untouched). One TLB flush range if anything moved.
-  private func movePageTables(_ mm: MM, from: VirtAddr, to: VirtAddr, length: UInt64) {
-    let present = mm.pageTable.present(in: from, from + length)
-    for (addr, pte) in present {
-      mm.pageTable.set(addr, .none)
-      mm.pageTable.set(to + (addr - from), pte)
+  /// `move_page_tables()`: the page tables of `[from, from + length)` move to the same
+  /// offset from `to`, one PMD extent at a time. Entries are unchanged: same PFN,
+  /// mapcount, PageAnonExclusive and folio index.
+  /// - An extent without a source table is skipped (nothing is allocated at `to`).
+  /// - A whole 2 MiB extent (both sides aligned, possibly after `try_realign_addr`
+  ///   rounded the start down) moves the table itself (`move_normal_pmd`), leaving no
+  ///   table at the source; not for a uffd-registered VMA, whose PTEs are moved one by
+  ///   one so their uffd-wp state can be cleared.
+  /// - Otherwise a table is allocated at the destination (even for an empty source
+  ///   table) and each present PTE moves (`move_ptes`); the source table stays.
+  ///
+  /// Counts one changed entry per moved table and two per moved PTE, and one TLB flush
+  /// range per extent that moved something.
+  private func movePageTables(
+    _ mm: MM, old oldVMA: VMA, new newVMA: VMA, from: VirtAddr, to: VirtAddr, length: UInt64
+  ) {
+    guard length > 0 else { return }
+    let oldEnd = from + length
+    var old = from
+    var new = to
+    let offsetInPMD = from.rawValue & (pmdSize - 1)
+    if offsetInPMD != 0 && length >= pmdSize - offsetInPMD
+      && offsetInPMD == to.rawValue & (pmdSize - 1)
+      && canAlignDown(mm, oldVMA, from) && canAlignDown(mm, newVMA, to)
+    {
+      old = VirtAddr(from.rawValue & ~(pmdSize - 1))
+      new = VirtAddr(to.rawValue & ~(pmdSize - 1))
     }
-    if !present.isEmpty {
-      cost.ptesChanged += 2 * present.count
-      cost.tlbFlushRanges += 1
+    let movesTables = oldVMA.uffd == nil
+    var changed = 0
+    var flushes = 0
+    while old < oldEnd {
+      let extent = Swift.min(
+        pmdSize - (old.rawValue & (pmdSize - 1)), oldEnd - old,
+        pmdSize - (new.rawValue & (pmdSize - 1)))
+      defer {
+        old += extent
+        new += extent
+      }
+      let oldKey = old.vpn >> 9
+      let newKey = new.vpn >> 9
+      guard mm.pageTable.tables[oldKey] != nil else { continue }
+      if extent == pmdSize && movesTables && mm.pageTable.tables[newKey] == nil {
+        mm.pageTable.moveTable(from: oldKey, to: newKey)
+        changed += 1
+        flushes += 1
+        continue
+      }
+      mm.pageTable.allocateTable(new)
+      var moved = 0
+      if extent == pageSize {
+        let pte = mm.pageTable.set(old, .none)
+        if !pte.isNone {
+          mm.pageTable.set(new, pte)
+          moved = 1
+        }
+      } else {
+        let present = mm.pageTable.present(in: old, old + extent)
+        for (addr, pte) in present {
+          mm.pageTable.set(addr, .none)
+          mm.pageTable.set(new + (addr - old), pte)
+        }
+        moved = present.count
+      }
+      if moved > 0 {
+        changed += 2 * moved
+        flushes += 1
+      }
     }
+    cost.ptesChanged += changed
+    cost.tlbFlushRanges += flushes
+  }
+
+  /// `can_align_down()`: `addr` is where `vma` starts and nothing is mapped between
+  /// the 2 MiB boundary below it and `addr`.
+  private func canAlignDown(_ mm: MM, _ vma: VMA, _ addr: VirtAddr) -> Bool {
+    guard vma.vmStart == addr else { return false }
+    let masked = VirtAddr(addr.rawValue & ~(pmdSize - 1))
+    guard let first = mm.vmas.findVMA(masked) else { return true }
+    return first.vmStart >= addr
   }
 }

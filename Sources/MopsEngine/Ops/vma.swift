@@ -308,30 +308,13 @@ extension World {
   /// gap is that large the plain search is used. `nil` when nothing fits (ENOMEM).
   func unmappedArea(_ mm: MM, length: UInt64, alignForTHP: Bool = true) -> VirtAddr? {
     guard length > 0, length <= Arena.end - Arena.start else { return nil }
-    if alignForTHP && length % pmdSize == 0, let top = highestGapTop(mm, fitting: length + pmdSize)
+    if alignForTHP && length % pmdSize == 0,
+      let top = mm.vmas.highestGapTop(fitting: length + pmdSize, low: Arena.start, high: Arena.end)
     {
       return VirtAddr((top - length).rawValue & ~(pmdSize - 1))
     }
-    return highestGapTop(mm, fitting: length).map { $0 - length }
-  }
-
-  /// The upper end of the highest free gap in the arena that is at least `size`
-  /// bytes long.
-  private func highestGapTop(_ mm: MM, fitting size: UInt64) -> VirtAddr? {
-    var top = Arena.end
-    var idx: VMATree.Index?
-    if let j = mm.vmas.index(above: Arena.end - 1) {
-      idx = mm.vmas[j].vmStart < Arena.end ? j : mm.vmas.index(before: j)
-    } else if let last = mm.vmas.last {
-      idx = mm.vmas.index(above: last.vmStart)
+    return mm.vmas.highestGapTop(fitting: length, low: Arena.start, high: Arena.end).map {
+      $0 - length
     }
-    while let j = idx {
-      let vma = mm.vmas[j]
-      if vma.vmEnd <= Arena.start { break }
-      if top > vma.vmEnd && top - vma.vmEnd >= size { return top }
-      top = min(top, vma.vmStart)
-      idx = mm.vmas.index(before: j)
-    }
-    return top > Arena.start && top - Arena.start >= size ? top : nil
   }
 }

@@ -39,13 +39,8 @@ extension World {
     guard start < end else { return }
     let firstKey = start.vpn >> 9
     let lastKey = (end.vpn &- 1) >> 9
-    let keys: [UInt64]
-    if lastKey &- firstKey <= UInt64(mm.pageTable.tables.count) {
-      keys = Array(firstKey...lastKey).filter { mm.pageTable.tables[$0] != nil }
-    } else {
-      keys = mm.pageTable.tables.keys.filter { $0 >= firstKey && $0 <= lastKey }
-    }
-    for key in keys {
+    func free(_ key: UInt64) {
+      guard mm.pageTable.tables[key] != nil else { return }
       let regionStart = VirtAddr(key << 21)
       let regionEnd = VirtAddr((key &+ 1) << 21)
       var stillUsed = false
@@ -57,6 +52,16 @@ extension World {
         i = mm.vmas.index(after: idx)
       }
       if !stillUsed { mm.pageTable.freeTable(key: key) }
+    }
+    if lastKey &- firstKey <= UInt64(mm.pageTable.tables.count) {
+      var key = firstKey
+      while true {
+        free(key)
+        if key == lastKey { break }
+        key &+= 1
+      }
+    } else {
+      for key in mm.pageTable.tables.keys.filter({ $0 >= firstKey && $0 <= lastKey }) { free(key) }
     }
   }
 
