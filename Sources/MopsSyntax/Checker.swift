@@ -15,8 +15,9 @@ public struct Checker: Sendable {
   private var scope: [String: BindingID]
 
   // Per-check state.
-  private var script = Script(
+  private static let noScript = Script(
     statements: [], directives: [], exprs: [], strings: [], flagWords: [], symbolTable: SymbolTable(), nameSlotCount: 0)
+  private var script = Checker.noScript
   private var diagnostics = DiagnosticBag(limit: ParserLimits.diagnosticLimit)
   private var resolutions: [BindingID] = []
   /// The script's spellings, and per symbol the binding in scope (-1 none): name
@@ -49,7 +50,7 @@ public struct Checker: Sendable {
   /// errors); returns the resolved script and the checker's diagnostics.
   public mutating func check(_ script: Script) -> (CheckedScript, DiagnosticBag) {
     self.script = script
-    defer { self.script.exprs = [] }
+    defer { self.script = Checker.noScript }
     diagnostics = DiagnosticBag(limit: ParserLimits.diagnosticLimit)
     resolutions = [BindingID](repeating: -1, count: script.nameSlotCount)
     symbols = script.symbols
@@ -96,7 +97,6 @@ public struct Checker: Sendable {
 
   /// Binds `name` to a new binding of `kind`.
   private mutating func declare(_ name: Name, _ kind: NameKind) {
-    let spelled = abbreviated(text(name))
     if let existing = lookup(name) {
       let previous = bindings[existing]
       if case .unknown = kind {
@@ -104,6 +104,7 @@ public struct Checker: Sendable {
         return
       }
       if loopDepth == 0 && !allowsRebinding {
+        let spelled = abbreviated(text(name))
         if let first = previous.range {
           diagnostics.report(
             .duplicateBinding, at: name.range, "`\(spelled)` is already bound; choose another name",
@@ -115,6 +116,7 @@ public struct Checker: Sendable {
       }
     }
     if loopDepth > 0 {
+      let spelled = abbreviated(text(name))
       diagnostics.report(
         .bindingInLoop, at: name.range,
         "a `for` body cannot bind names (`\(spelled)` would be bound once per iteration); bind it before the loop")
@@ -127,11 +129,11 @@ public struct Checker: Sendable {
 
   /// Resolves a use of `name`; nil (after reporting) when it is not bound yet.
   private mutating func resolve(_ name: Name) -> NameKind? {
-    let spelled = abbreviated(text(name))
     if let id = lookup(name) {
       resolutions[Int(name.slot)] = id
       return bindings[id].kind
     }
+    let spelled = abbreviated(text(name))
     if let later = laterBindings[name.symbolIndex], later.start > name.range.start {
       diagnostics.report(
         .usedBeforeBinding, at: name.range, "`\(spelled)` is used before it is bound; move the binding above this line",
@@ -157,11 +159,11 @@ public struct Checker: Sendable {
 
   /// A name that must be a process (`on P`, `exit P`, `… in P`).
   private mutating func expectProcess(_ name: Name) {
-    let spelled = abbreviated(text(name))
     guard let kind = resolve(name) else { return }
     switch kind {
     case .process, .unknown: return
     default:
+      let spelled = abbreviated(text(name))
       diagnostics.report(
         .wrongKind, at: name.range,
         "`\(spelled)` is \(kind.phrase), but a process is needed here (`main` or a name bound by `fork`)")
@@ -170,11 +172,11 @@ public struct Checker: Sendable {
 
   /// A name that must be a userfaultfd.
   private mutating func expectUffd(_ name: Name) {
-    let spelled = abbreviated(text(name))
     guard let kind = resolve(name) else { return }
     switch kind {
     case .uffd, .unknown: return
     default:
+      let spelled = abbreviated(text(name))
       diagnostics.report(
         .wrongKind, at: name.range,
         "`\(spelled)` is \(kind.phrase), but a userfaultfd is needed here (bind one with `u = userfaultfd`)")

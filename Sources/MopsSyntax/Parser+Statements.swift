@@ -601,12 +601,17 @@ extension Parser {
       advance()
       kind = .notModelled
     case .constant:
-      let word = quoted(token.range)
       let range = token.range
       let hash = UInt32(truncatingIfNeeded: token.value)
       advance()
-      if word.hasPrefix("SIG") {
+      if case .errno(let errno)? = KernelNames.constant(buf, range, hash: hash) {
+        kind = .errno(errno)
+      } else if range.length >= 3 && buf[range.start] == UInt8(ascii: "S") && buf[range.start + 1] == UInt8(ascii: "I")
+        && buf[range.start + 2] == UInt8(ascii: "G")
+      {
+        let word = text(SourceRange(range.start, Swift.min(range.end, range.start + 64)))
         guard let signal = KernelNames.signals.first(where: { $0.name == word }) else {
+          let word = quoted(range)
           diagnostics.report(
             .unknownSignal, at: range,
             "unknown signal `\(word)`" + KernelNames.didYouMean(word, among: KernelNames.signals.map(\.name))
@@ -616,11 +621,12 @@ extension Parser {
         }
         var code: Int32?
         if token.kind == .constant {
-          let codeWord = quoted(token.range)
+          let codeWord = text(SourceRange(token.range.start, Swift.min(token.range.end, token.range.start + 64)))
           let codes = KernelNames.signalCodes.filter { $0.signo == signal.signo }
           if let c = codes.first(where: { $0.name == codeWord }) {
             code = c.code
           } else {
+            let codeWord = quoted(token.range)
             diagnostics.report(
               .unknownSignal, at: token.range,
               "`\(codeWord)` is not a \(signal.name) code" + KernelNames.didYouMean(codeWord, among: codes.map(\.name))
@@ -629,9 +635,8 @@ extension Parser {
           advance()
         }
         kind = .signal(signo: signal.signo, code: code)
-      } else if case .errno(let errno)? = KernelNames.constant(buf, range, hash: hash) {
-        kind = .errno(errno)
       } else {
+        let word = quoted(range)
         diagnostics.report(
           .unknownErrno, at: range,
           "unknown errno `\(word)`"
