@@ -3,26 +3,29 @@ import MopsABI
 /// A physical page frame (an order-0 folio): the kernel's `struct folio` as far as
 /// anonymous memory needs it.
 public struct Folio: Sendable {
+  // Stored properties are ordered widest first, so a folio takes 40 bytes: fork and
+  // exit walk hundreds of thousands of them.
+
+  /// `folio->index`: the linear page index in its anon_vma (`vma_pgoff + offset`), or
+  /// the page offset in the shmem object.
+  public var index: UInt64 = 0
   /// `folio_mapcount`: PTEs mapping this page across all processes.
   public var mapcount: Int32 = 0
   /// DMA pins (`FOLL_PIN`, e.g. an io_uring fixed buffer). Each adds to the refcount.
   public var pins: Int32 = 0
   /// Other references: held by a pipe after vmsplice, or by the per-CPU LRU batch.
   public var extraRefs: Int32 = 0
-  public var flags: Flags = []
-  /// `folio->index`: the linear page index in its anon_vma (`vma_pgoff + offset`), or
-  /// the page offset in the shmem object.
-  public var index: UInt64 = 0
   /// `folio->mapping` for anonymous pages: the anon_vma that rmap walks start from.
   public var anonVMA: AnonVMA.ID = .none
-  /// The byte every offset holds unless `sparse` overrides it.
-  public var fill: UInt8 = 0
   /// Key into ``World/sparseContents`` for byte-level writes; 0 when there are none.
   public var sparse: UInt32 = 0
   /// Provenance: the event that allocated this page.
   public var origin: EventID = .none
   /// Provenance: the event that last made this page shared (a fork), if any.
   public var sharedSince: EventID = .none
+  public var flags: Flags = []
+  /// The byte every offset holds unless `sparse` overrides it.
+  public var fill: UInt8 = 0
 
   public struct Flags: OptionSet, Sendable {
     public var rawValue: UInt8

@@ -338,6 +338,21 @@ import Testing
     #expect(world.cost.pagesAllocated == allocated + 1)
   }
 
+  /// Observed: the window is aligned on the virtual address, not on the object
+  /// offset (a shared VMA moved to an address 5 pages off a 16-page boundary).
+  @Test func faultAroundWindowIsAlignedOnTheAddress() throws {
+    let world = World(checksInvariants: true)
+    let pid = world.initialPID
+    world.mapAnon(pid, page: 0, count: 64, shared: true)
+    world.write(pid, arena(0), pages: 64)
+    let moved = try world.mremap(
+      pid, oldAddr: arena(0), oldLength: pages(32), newLength: pages(32), flags: [.maymove, .fixed],
+      newAddr: arena(1005))
+    try world.madvise(pid, addr: moved, length: pages(32), advice: .DONTNEED)
+    world.read(pid, arena(1017))
+    #expect((1005..<1037).filter { !world.pte(pid, arena($0)).isNone } == Array(1008..<1024))
+  }
+
   @Test func faultAroundStaysInsideTheVMAAndThePageTable() throws {
     let world = World(checksInvariants: true)
     let pid = world.initialPID
@@ -390,6 +405,22 @@ import Testing
     #expect(world.touch(pid, addr: arena(3), write: false, fill: nil) == .ok, "present PTEs need no fault")
     let child = try world.fork(pid)
     #expect(world.pte(child, arena(3)) == (write ? .zeroPage : .none))
+  }
+
+  /// do_anonymous_page() allocates the page table before it checks for a
+  /// userfault; a shmem fault does not.
+  @Test func privateUserfaultLeavesAnEmptyPageTable() throws {
+    let world = World(checksInvariants: true)
+    let pid = world.initialPID
+    world.mapAnon(pid, page: 0, count: 1)
+    world.mapAnon(pid, page: 512, count: 1, shared: true)
+    let uffd = world.makeUffd(pid)
+    try world.registerMissing(pid, uffd, page: 0, count: 1)
+    try world.registerMissing(pid, uffd, page: 512, count: 1)
+    #expect(world.touch(pid, addr: arena(0), write: false, fill: nil) == .userfault(uffd, arena(0)))
+    #expect(world.touch(pid, addr: arena(512), write: false, fill: nil) == .userfault(uffd, arena(512)))
+    let pt = world.processes[pid]!.pageTable
+    #expect(pt.hasTable(arena(0)) && !pt.hasTable(arena(512)) && pt.used == 0)
   }
 
   @Test func featureSIGBUSTurnsAMissingFaultIntoSIGBUS() throws {

@@ -208,6 +208,22 @@ import Testing
     #expect(world.processes[child]!.pageTable.used == 25)
   }
 
+  /// copy_pte_range() allocates the child's table wherever the parent has one in a
+  /// copied VMA, even an empty one (emptied by MADV_DONTNEED).
+  @Test func childGetsATableWhereTheParentHasOneEvenEmpty() throws {
+    let world = World(checksInvariants: true)
+    let pid = world.initialPID
+    world.mapAnon(pid, page: 0, count: 4)
+    world.mapAnon(pid, page: 1024, count: 512)
+    world.write(pid, arena(0))
+    world.write(pid, arena(1024))
+    try world.madvise(pid, addr: arena(0), length: pages(4), advice: .DONTNEED)
+    try world.madvise(pid, addr: arena(1024), length: pages(512), advice: .DONTNEED)
+    let child = try world.fork(pid)
+    let pt = world.processes[child]!.pageTable
+    #expect(pt.hasTable(arena(0)) && pt.hasTable(arena(1024)) && pt.used == 0)
+  }
+
   @Test func sparseHugeVMAForksQuickly() throws {
     let world = World(checksInvariants: true)
     let pid = world.initialPID

@@ -22,8 +22,9 @@ public enum AccessOutcome: Hashable, Sendable {
   case signal(Signal)
   /// The access hit a range registered MISSING with this userfaultfd and nothing
   /// satisfies it: the thread would block in `handle_userfault()` until the fault is
-  /// resolved. The model reports it, performs no access and leaves the page table as
-  /// it was (the VMA may have got its anon_vma, as in the kernel).
+  /// resolved. The model reports it and performs no access; no PTE changes (as in the
+  /// kernel, a private VMA may have got an empty page table and, for a store, its
+  /// anon_vma).
   case userfault(UserfaultfdCtx.ID, VirtAddr)
   /// The access needs behaviour the model deliberately leaves out (THP); nothing was
   /// changed. The text says what and why.
@@ -159,15 +160,17 @@ extension World {
   /// pinning). The caller has checked the VMA's permissions.
   ///
   /// When the fault stops short (``faultStop(_:_:_:_:write:user:)``), what the kernel
-  /// did before giving up stays done: a private store has prepared the anon_vma, a
-  /// shmem load has faulted around.
+  /// did before giving up stays done: a shmem load has faulted around; a private
+  /// fault has allocated the page table (`pte_alloc`) and, for a store, prepared the
+  /// anon_vma.
   func handleMMFault(_ mm: MM, _ vma: VMA, _ page: VirtAddr, _ pte: PTE, write: Bool, user: Bool) -> FaultResult {
     if let stop = faultStop(mm, vma, page, pte, write: write, user: user) {
       if case .notModelled = stop { return stop }
       if vma.shmem != nil {
         if !write && faultsAround(vma) { faultAround(mm, vma, page) }
-      } else if write {
-        anonVMAPrepare(mm, vmaStart: vma.vmStart)
+      } else {
+        mm.pageTable.allocateTable(page)
+        if write { anonVMAPrepare(mm, vmaStart: vma.vmStart) }
       }
       return stop
     }
@@ -181,7 +184,7 @@ extension World {
   /// SIGBUS past a shmem object's end, or a MISSING userfault (a page missing from a
   /// shmem object, or a none PTE of a private VMA). `nil`: the fault would succeed.
   func faultStop(_ mm: MM, _ vma: VMA, _ page: VirtAddr, _ pte: PTE, write: Bool, user: Bool) -> FaultResult? {
-    if vma.shmem == nil, vma.vmFlags.contains(.hugepage), mm.pageTable.tables[page.vpn >> 9] == nil {
+    if vma.shmem == nil, vma.vmFlags.contains(.hugepage), !mm.pageTable.hasTable(page) {
       let haddr = VirtAddr(page.rawValue & ~(pmdSize - 1))
       if haddr >= vma.vmStart && haddr + pmdSize <= vma.vmEnd {
         return .notModelled(

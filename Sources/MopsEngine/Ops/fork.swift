@@ -61,7 +61,8 @@ extension World {
 
   /// `copy_page_range()` for one VMA, a 512-entry table at a time: the parent's
   /// entries are updated in place (write-protect, folio counts) and a table lying
-  /// wholly inside the VMA is handed to the child as it is, sharing storage.
+  /// wholly inside the VMA is handed to the child as it is, sharing storage. Wherever
+  /// the parent has a table (even an empty one) the child gets one (`pte_alloc`).
   private func copyPageRange(from parent: MM, _ src: VMA, to child: MM, _ dst: VMA, event: EventID) {
     let firstKey = src.vmStart.vpn >> 9
     let lastKey = (src.vmEnd.vpn - 1) >> 9
@@ -112,6 +113,7 @@ extension World {
         child.pageTable.installTable(key, table)
         continue
       }
+      child.pageTable.allocateTable(VirtAddr(base << pageShift))
       for i in lo..<hi {
         let at = VirtAddr((base + UInt64(i)) << pageShift)
         let pte = table.entries[i]

@@ -11,8 +11,11 @@ import MopsABI
 /// A buffer pinned by ``World/pin(_:addr:length:)``: the range as given and the
 /// frames it holds pinned, one pin each.
 public struct PinnedBuffer: Hashable, Sendable {
+  /// The buffer's start as given (not necessarily page aligned).
   public var addr: VirtAddr
+  /// The buffer's length in bytes as given.
   public var length: UInt64
+  /// The pinned frames, in address order.
   public var pfns: [PFN]
 }
 
