@@ -48,7 +48,9 @@ let package = Package(
     // The live kernel as a backend: worker processes, arena placement, /proc observations.
     .target(name: "LinuxBackend", dependencies: ["MopsBackend", "MopsABI", "CMopsLinux"]),
     // Engine throughput and memory figures (`swift run -c release mops-bench`).
-    .executableTarget(name: "MopsBench", dependencies: ["MopsEngine", "CMopsLinux"]),
+    .executableTarget(
+      name: "MopsBench",
+      dependencies: ["MopsEngine", "CMopsLinux", "MopsInterpreter", "MopsSyntax", "SimBackend", "MopsBackend"]),
     .testTarget(name: "MopsEngineTests", dependencies: ["MopsEngine"]),
     // The .mops language: source text → tokens → syntax tree → checked script, with
     // diagnostics rendered in one place. Depends on the ABI for kernel names only.
@@ -59,6 +61,7 @@ let package = Package(
     .executableTarget(name: "MopsSyntaxBench", dependencies: ["MopsSyntax"]),
     .testTarget(name: "MopsSyntaxTests", dependencies: ["MopsSyntax"]),
     .testTarget(name: "MopsFixturesTests", dependencies: ["MopsFixtures"]),
+    .testTarget(name: "MopsCLITests", dependencies: ["mops"]),
     .testTarget(name: "LinuxBackendTests", dependencies: ["LinuxBackend", "MopsBackend", "MopsABI", "CMopsLinux"]),
     // libedit (line editing, history, completion) through its readline-compatible API.
     .systemLibrary(name: "CEditLine", providers: [.apt(["libedit-dev"])]),

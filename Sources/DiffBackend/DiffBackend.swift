@@ -223,10 +223,12 @@ struct FramePairing {
       ?? field("anon-exclusive", a.anonExclusive, b.anonExclusive) ?? field("contents", a.contents, b.contents)
   }
 
-  /// Frames freed since the last comparison may be reused for other pages on either
-  /// side: pairs whose frame is no longer mapped anywhere are dropped.
+  /// Frames freed on both sides since the last comparison may be reused for other
+  /// pages: pairs whose frames are no longer mapped anywhere, on either side, are
+  /// dropped. A pair with only one side gone stays, so a page one side reused in
+  /// place while the other copied it is reported.
   mutating func forgetFramesNotIn(_ referenceFrames: Set<PFN>, _ otherFrames: Set<PFN>) {
-    for (x, y) in forward where !referenceFrames.contains(x) || !otherFrames.contains(y) {
+    for (x, y) in forward where !referenceFrames.contains(x) && !otherFrames.contains(y) {
       forward[x] = nil
       backward[y] = nil
     }

@@ -93,7 +93,11 @@ extension Interpreter {
   /// Notes that say why, in the kernel's terms, where the backend knows.
   func explain(_ o: OpOutcome, _ op: Operation) -> [DiagnosticNote] {
     var notes: [DiagnosticNote] = []
-    if let reason = o.reason { notes.append(DiagnosticNote("why: \(reason)")) }
+    if let reason = o.reason {
+      // With provenance, the notes below say who shares the page in the script's terms.
+      let check = o.sharing == nil ? reason : String(reason.prefix { $0 != ";" })
+      notes.append(DiagnosticNote("why: \(check)"))
+    }
     guard let sharing = o.sharing else { return notes }
     let names = sharing.mappedBy.map { "\(processName($0)) (pid \($0.rawValue))" }
     var text = "the page (frame \(frameLabel(sharing.pfn))) is mapped by " + names.joined(separator: " and ")

@@ -25,7 +25,8 @@ public struct DiagnosticRenderer: Sendable {
     var out = ""
     for d in diagnostics { out += render(d, in: file) }
     if suppressed > 0 {
-      out += "\(file.path): \(paint("note", .note)): \(suppressed) more "
+      out +=
+        "\(file.path): \(paint("note", .note)): \(suppressed) more "
         + (suppressed == 1 ? "diagnostic" : "diagnostics") + " not shown\n"
     }
     return out
