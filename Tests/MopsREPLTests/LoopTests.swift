@@ -86,7 +86,7 @@ import Testing
   #expect(run.out.contains("remap_anon_pages"))
   #expect(run.out.contains(":record"))
   #expect(run.out.contains("remap DST <- SRC via UFFD"))
-  #expect(run.out.contains("    remap dst <- src via u\n"))
+  #expect(run.out.contains("\n    remap dst <- src via u   "))
   #expect(run.err.contains("error: no help on `nonsense`"))
 }
 
