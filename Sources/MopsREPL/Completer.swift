@@ -8,11 +8,11 @@ import MopsSyntax
 /// uppercase ones complete to kernel constants (errno, advice, protection and signal
 /// names), lowercase ones to reserved, option and view words and bound names; after
 /// `madvise TARGET ` and `=> ` only advice and outcome names are offered.
-public struct Completer: Sendable {
+struct Completer: Sendable {
   /// Names bound in the session (regions, processes, uffds, values).
-  public var boundNames: [String]
+  var boundNames: [String]
 
-  public init(boundNames: [String] = []) {
+  init(boundNames: [String] = []) {
     self.boundNames = boundNames
   }
 
@@ -31,7 +31,7 @@ public struct Completer: Sendable {
 
   /// The sorted, distinct candidates for `word`, the text from the start of the word
   /// to the cursor, with `before` the line up to the start of the word.
-  public func candidates(for word: String, after before: String) -> [String] {
+  func candidates(for word: String, after before: String) -> [String] {
     let context = before.split(whereSeparator: { $0 == " " || $0 == "\t" })
     let pool: [String]
     if context.isEmpty {

@@ -24,15 +24,11 @@ enum Help {
     Entry(
       topic: "munmap", synopsis: "munmap TARGET",
       text: "Unmaps a range; the VMA around it splits if needed.",
-      example: [
-        "munmap r[1...2]",
-      ]),
+      example: ["munmap r[1...2]"]),
     Entry(
       topic: "mprotect", synopsis: "mprotect TARGET PROT",
       text: "Changes the protection of a range (READ, WRITE, EXEC, NONE, joined with |).",
-      example: [
-        "mprotect r[1] READ",
-      ]),
+      example: ["mprotect r[1] READ"]),
     Entry(
       topic: "madvise", synopsis: "madvise TARGET ADVICE",
       text: "Gives advice on a range (DONTFORK, DONTNEED, WIPEONFORK, … with or without MADV_).",
@@ -65,21 +61,15 @@ enum Help {
     Entry(
       topic: "read", synopsis: "read TARGET",
       text: "Loads every byte of TARGET.",
-      example: [
-        "read r[1] + 16 len 4          # byte-level load of every byte of the range",
-      ]),
+      example: ["read r[1] + 16 len 4          # byte-level load of every byte of the range"]),
     Entry(
       topic: "fork", synopsis: "[NAME =] fork",
       text: "Forks the current process; NAME is the child, for `on` and `in`.",
-      example: [
-        "child = fork                  # `child` names the new process",
-      ]),
+      example: ["child = fork                  # `child` names the new process"]),
     Entry(
       topic: "exit", synopsis: "exit [PROCESS]",
       text: "Ends a process (the current one when none is named).",
-      example: [
-        "exit child                    # same as `on child exit`",
-      ]),
+      example: ["exit child                    # same as `on child exit`"]),
     Entry(
       topic: "on", synopsis: "on PROCESS { … } | on PROCESS STATEMENT",
       text: "Runs statements in another process.",
@@ -90,9 +80,7 @@ enum Help {
     Entry(
       topic: "for", synopsis: "for NAME in A...B { … }  (or A..<B)",
       text: "Repeats a block; the body may not bind names.",
-      example: [
-        "for i in 0...3 { touch r[i] write i }",
-      ]),
+      example: ["for i in 0...3 { touch r[i] write i }"]),
     Entry(
       topic: "userfaultfd", synopsis: "NAME = userfaultfd [nonblock|cloexec|user_mode_only] [flags N]",
       text: "Opens a userfaultfd in the current process.",
@@ -103,27 +91,19 @@ enum Help {
     Entry(
       topic: "api", synopsis: "api UFFD [version N] [features WORD… | features N]",
       text: "UFFDIO_API: agrees on the API and features.",
-      example: [
-        "api u features move event_fork",
-      ]),
+      example: ["api u features move event_fork"]),
     Entry(
       topic: "register", synopsis: "register UFFD TARGET [missing|wp|minor] [mode N]",
       text: "UFFDIO_REGISTER: watches a range for faults.",
-      example: [
-        "register u dst                                # mode MISSING when no mode is given",
-      ]),
+      example: ["register u dst                                # mode MISSING when no mode is given"]),
     Entry(
       topic: "unregister", synopsis: "unregister UFFD TARGET",
       text: "UFFDIO_UNREGISTER: stops watching a range.",
-      example: [
-        "unregister u dst[1...2]",
-      ]),
+      example: ["unregister u dst[1...2]"]),
     Entry(
       topic: "close", synopsis: "close UFFD",
       text: "Closes a userfaultfd.",
-      example: [
-        "close u",
-      ]),
+      example: ["close u"]),
     Entry(
       topic: "remap", synopsis: "remap DST <- SRC via UFFD [allow_src_holes] [dontwake] [mode N]",
       text: "UFFDIO_MOVE (Linux 6.8): moves pages from SRC to DST without copying them.",
@@ -134,33 +114,23 @@ enum Help {
     Entry(
       topic: "remap_anon_pages", synopsis: "remap_anon_pages DST <- SRC [allow_src_holes] [flags N]",
       text: "The 2014 remap_anon_pages syscall (sim only), to compare with UFFDIO_MOVE.",
-      example: [
-        "remap_anon_pages dst <- src                   # Andrea Arcangeli's 2014 syscall (sim only)",
-      ]),
+      example: ["remap_anon_pages dst <- src                   # Andrea Arcangeli's 2014 syscall (sim only)"]),
     Entry(
       topic: "copy", synopsis: "copy DST <- SRC via UFFD [dontwake] [wp] [mode N]",
       text: "UFFDIO_COPY: fills DST with a copy of SRC.",
-      example: [
-        "copy dst[1] <- src[1] via u                   # UFFDIO_COPY",
-      ]),
+      example: ["copy dst[1] <- src[1] via u                   # UFFDIO_COPY"]),
     Entry(
       topic: "zeropage", synopsis: "zeropage DST via UFFD [dontwake] [mode N]",
       text: "UFFDIO_ZEROPAGE: maps the zero page at DST.",
-      example: [
-        "zeropage dst[2] via u                         # UFFDIO_ZEROPAGE",
-      ]),
+      example: ["zeropage dst[2] via u                         # UFFDIO_ZEROPAGE"]),
     Entry(
       topic: "pin", synopsis: "pin TARGET",
       text: "Pins the pages (FOLL_PIN | FOLL_LONGTERM, like an io_uring fixed buffer).",
-      example: [
-        "pin r[0...1]                  # FOLL_PIN|FOLL_LONGTERM|FOLL_WRITE (io_uring fixed buffer)",
-      ]),
+      example: ["pin r[0...1]                  # FOLL_PIN|FOLL_LONGTERM|FOLL_WRITE (io_uring fixed buffer)"]),
     Entry(
       topic: "unpin", synopsis: "unpin TARGET",
       text: "Releases pins taken by `pin`.",
-      example: [
-        "unpin r[0...1]",
-      ]),
+      example: ["unpin r[0...1]"]),
     Entry(
       topic: "assert", synopsis: "assert CONDITION [, \"message\"]",
       text: "Checks an observation; a false one prints the values that made it so.",
@@ -171,9 +141,7 @@ enum Help {
     Entry(
       topic: "print", synopsis: "print EXPR {, EXPR}",
       text: "Prints values: frames, mapcounts, contents, ranges, processes.",
-      example: [
-        "print \"vmas:\", vmas, rss",
-      ]),
+      example: ["print \"vmas:\", vmas, rss"]),
     Entry(
       topic: "show", synopsis: "show maps | show pages TARGET | show tree | show stats",
       text: "Prints a view: the VMAs, a page table, the process tree, the cost counters.",

@@ -15,6 +15,7 @@ public struct REPLConfiguration {
   /// Colour for diagnostics on standard error.
   public var colorErrors: Bool
 
+  /// A configuration starting on `backendName`.
   public init(
     backendName: String, makeBackend: @escaping (String) throws(BackendError) -> Backend, colorOutput: Bool,
     colorErrors: Bool
