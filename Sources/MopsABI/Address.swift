@@ -6,8 +6,8 @@ public let pageShift: UInt64 = 12
 public let pmdSize: UInt64 = 2 << 20
 /// TASK_SIZE on x86-64 with 4-level paging: the end of the user address space.
 public let taskSize: UInt64 = 0x7fff_ffff_f000
-/// `vm.mmap_min_addr` on the reference machine.
-public let mmapMinAddr: UInt64 = 0x10000
+/// `vm.mmap_min_addr` on the reference machine (4096).
+public let mmapMinAddr: UInt64 = 0x1000
 /// `vm.max_map_count` on the reference machine.
 public let defaultMaxMapCount: Int = 65530
 
@@ -19,6 +19,14 @@ public enum Arena {
   public static let start = VirtAddr(0x1000_0000_0000)
   /// One past the last byte of the arena (1 TiB after `start`).
   public static let end = VirtAddr(0x1100_0000_0000)
+
+  /// A PROT_NONE page every backend maps at `end` in the first process, so nothing
+  /// grows out of the arena: an in-place mremap growth at the top of the arena meets it
+  /// and fails (or moves) as it would against any neighbour. It is a shared anonymous
+  /// mapping (its own shmem file), so no mapping a script makes can ever merge with it.
+  /// It is outside the arena, so no view shows it, but it counts towards
+  /// `vm.max_map_count` and is inherited by fork like any VMA.
+  public static let guardPage = end
 
   /// Whether `[addr, addr + len)` lies inside the arena (an empty range at a valid
   /// address counts as inside).

@@ -70,6 +70,29 @@ public struct PageContents: Hashable, Sendable, CustomStringConvertible {
     if value == fill { bytes[offset] = nil } else { bytes[offset] = value }
   }
 
+  /// The byte at most offsets (ties go to the smaller byte value): the fill of the
+  /// canonical form, which does not depend on how the bytes were written.
+  public var canonicalFill: UInt8 {
+    if bytes.isEmpty { return fill }
+    var counts = [Int](repeating: 0, count: 256)
+    counts[Int(fill)] = Int(pageSize) - bytes.count
+    for b in bytes.values { counts[Int(b)] += 1 }
+    var best = 0
+    for b in 1..<256 where counts[b] > counts[best] { best = b }
+    return UInt8(best)
+  }
+
+  /// Two contents are equal when every byte is, however each was represented.
+  public static func == (a: PageContents, b: PageContents) -> Bool {
+    if a.bytes.isEmpty && b.bytes.isEmpty { return a.fill == b.fill }
+    for offset in 0..<UInt16(pageSize) where a[offset] != b[offset] { return false }
+    return true
+  }
+
+  public func hash(into hasher: inout Hasher) {
+    hasher.combine(canonicalFill)
+  }
+
   public var description: String {
     func show(_ b: UInt8) -> String {
       (0x21...0x7e).contains(b) && b != 0x27 ? "'\(Character(UnicodeScalar(b)))'" : "0x" + String(b, radix: 16)
@@ -113,5 +136,28 @@ public struct PageInfo: Hashable, Sendable {
     self.writable = writable
     self.shared = shared
     self.contents = contents
+  }
+}
+
+/// Per-process totals, as smaps and status report them.
+public struct ProcessInfo: Hashable, Sendable {
+  public var pid: PID
+  public var parent: PID?
+  /// Rss: present normal pages (zero-page PTEs are not counted).
+  public var rssPages: Int
+  /// RssAnon / smaps Anonymous: present private anonymous pages.
+  public var anonPages: Int
+  /// RssShmem: present shared anonymous (shmem) pages.
+  public var shmemPages: Int
+  /// map_count.
+  public var vmaCount: Int
+
+  public init(pid: PID, parent: PID?, rssPages: Int, anonPages: Int, shmemPages: Int, vmaCount: Int) {
+    self.pid = pid
+    self.parent = parent
+    self.rssPages = rssPages
+    self.anonPages = anonPages
+    self.shmemPages = shmemPages
+    self.vmaCount = vmaCount
   }
 }

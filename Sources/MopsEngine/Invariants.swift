@@ -44,6 +44,9 @@ extension World {
       guard count == mm.mapCount else {
         throw InvariantViolation(message: "\(pid): map_count \(mm.mapCount) but \(count) VMAs")
       }
+      guard mm.vmas.gapCacheIsConsistent else {
+        throw InvariantViolation(message: "\(pid): the VMA tree's cached chunk gaps are stale")
+      }
       var ptes = 0
       for (key, table) in mm.pageTable.tables {
         var used = 0

@@ -256,6 +256,21 @@ public struct VMATree: Sendable, Sequence {
     return top > low && top - low >= size ? top : nil
   }
 
+  /// Every cached chunk gap is either unknown or equal to the chunk's real largest
+  /// inner gap, with one entry per chunk (checked by `checkInvariants`).
+  var gapCacheIsConsistent: Bool {
+    guard chunkGaps.count == chunks.count else { return false }
+    for (c, cached) in chunkGaps.enumerated() {
+      guard let cached else { continue }
+      var gap: UInt64 = 0
+      for k in chunks[c].indices.dropFirst() {
+        gap = Swift.max(gap, chunks[c][k].vmStart - chunks[c][k - 1].vmEnd)
+      }
+      if gap != cached { return false }
+    }
+    return true
+  }
+
   /// The cached largest gap inside chunk `c`, computed if stale.
   private mutating func innerGap(_ c: Int) -> UInt64 {
     if let gap = chunkGaps[c] { return gap }

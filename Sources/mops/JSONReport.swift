@@ -1,0 +1,52 @@
+import Foundation
+import MopsFixtures
+import MopsInterpreter
+import MopsSyntax
+
+/// The `--json` document of one script run.
+enum JSONReport {
+  struct Document: Encodable {
+    var file: String
+    var backend: String
+    var status: String
+    var statements: [Statement]
+    var failures: [Failure]
+    var skippedChecks: [String]
+    var diagnostics: String?
+  }
+  struct Statement: Encodable {
+    var line: Int
+    var source: String
+    var outcome: String
+    var value: UInt64?
+    var field: Int64?
+  }
+  struct Failure: Encodable {
+    var id: String
+    var message: String
+    var notes: [String]
+  }
+
+  static func encode(path: String, backend: BackendKind, result: ScriptResult) -> String {
+    let status: String
+    switch result.status {
+    case .passed: status = "passed"
+    case .failed: status = "failed"
+    case .scriptError: status = "script-error"
+    case .skipped: status = "skipped"
+    case .internalError: status = "internal-error"
+    }
+    let report = result.report
+    let doc = Document(
+      file: path, backend: backend.rawValue, status: status,
+      statements: report?.records.map {
+        Statement(line: $0.line, source: $0.source, outcome: $0.outcome, value: $0.value, field: $0.field)
+      } ?? [],
+      failures: report?.failures.map { Failure(id: $0.id.rawValue, message: $0.message, notes: $0.notes.map(\.message)) } ?? [],
+      skippedChecks: report?.skippedChecks ?? [],
+      diagnostics: result.message.isEmpty ? nil : result.message)
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.sortedKeys]
+    return (try? String(decoding: encoder.encode(doc), as: UTF8.self)) ?? "{}"
+  }
+}
