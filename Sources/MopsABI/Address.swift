@@ -75,6 +75,19 @@ public struct PID: RawRepresentable, Hashable, Comparable, Sendable, CustomStrin
   public init(_ rawValue: Int32) { self.rawValue = rawValue }
   public static func < (a: PID, b: PID) -> Bool { a.rawValue < b.rawValue }
   public var description: String { "pid \(rawValue)" }
+  public func hash(into hasher: inout Hasher) { hasher.combine(rawValue) }
+  /// A multiplicative mix instead of SipHash: pids are small integers looked up on
+  /// every operation.
+  public func _rawHashValue(seed: Int) -> Int { fastHash(UInt64(UInt32(bitPattern: rawValue)), seed) }
+}
+
+/// A cheap, well-mixed hash of a small integer key for `Dictionary`/`Set` (Fibonacci
+/// multiply, then fold the high half into the low bits the table indexes by).
+@inlinable
+public func fastHash(_ key: UInt64, _ seed: Int) -> Int {
+  var h = (key ^ UInt64(bitPattern: Int64(seed))) &* 0x9E37_79B9_7F4A_7C15
+  h ^= h >> 32
+  return Int(bitPattern: UInt(h))
 }
 
 /// Rounds `len` up to a whole number of pages; `nil` when that overflows 64 bits

@@ -85,6 +85,8 @@ public struct UserfaultfdCtx: Sendable {
     public var rawValue: UInt32
     public init(rawValue: UInt32) { self.rawValue = rawValue }
     public var description: String { "uffd#\(rawValue)" }
+    public func hash(into hasher: inout Hasher) { hasher.combine(rawValue) }
+    public func _rawHashValue(seed: Int) -> Int { fastHash(UInt64(rawValue), seed) }
   }
   /// `ctx->mm`: the address space every range ioctl acts on.
   public var mm: PID

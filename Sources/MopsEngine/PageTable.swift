@@ -230,6 +230,33 @@ public struct PageTable: Sendable {
     _ = bucketAllocating(addr.vpn >> 9)
   }
 
+  /// The PTE at `addr`, or `nil` when no table covers it (`pmd_none`): one lookup.
+  public func entryIfTable(_ addr: VirtAddr) -> PTE? {
+    let vpn = addr.vpn
+    guard let b = bucket(of: vpn >> 9) else { return nil }
+    return buckets[b].table.entries[Int(vpn & 511)]
+  }
+
+  /// `pte_alloc` followed by a read of the PTE at `addr`: one lookup.
+  public mutating func allocateTableAndRead(_ addr: VirtAddr) -> PTE {
+    let vpn = addr.vpn
+    return buckets[bucketAllocating(vpn >> 9)].table.entries[Int(vpn & 511)]
+  }
+
+  /// Clears the (non-none) entry at `src` and installs `pte` at `dst`, whose entry is
+  /// none and whose table exists: UFFDIO_MOVE's PTE transfer.
+  mutating func movePTE(from src: VirtAddr, to dst: VirtAddr, _ pte: PTE) {
+    let db = bucketAllocating(dst.vpn >> 9)
+    let sb = bucket(of: src.vpn >> 9)!
+    let (ss, ds) = (Int(src.vpn & 511), Int(dst.vpn & 511))
+    buckets.withUnsafeMutableBufferPointer { tables in
+      tables[sb].table.entries[ss] = .none
+      tables[sb].table.used -= 1
+      tables[db].table.entries[ds] = pte
+      tables[db].table.used += 1
+    }
+  }
+
   /// `move_normal_pmd`: the table with PMD index `from` (with its entries) becomes the
   /// table of `to`, which has none.
   mutating func moveTable(from: UInt64, to: UInt64) {

@@ -15,16 +15,22 @@ import Testing
     }
   }
 
-  func remap(_ w: World, _ pid: PID, dst: UInt64 = 32, src: UInt64 = 0, pages n: UInt64 = 1, flags: RemapAnonPagesFlags = []) -> RemapAnonPagesResult {
+  func remap(
+    _ w: World, _ pid: PID, dst: UInt64 = 32, src: UInt64 = 0, pages n: UInt64 = 1, flags: RemapAnonPagesFlags = []
+  ) -> RemapAnonPagesResult {
     w.remapAnonPages(pid, dst: arena(dst), src: arena(src), length: pages(n), flags: flags)
   }
 
   func expectFailed(_ r: RemapAnonPagesResult, _ errno: Errno, sourceLocation: SourceLocation = #_sourceLocation) {
-    #expect(r.value == -Int64(errno.rawValue) && r.errno == errno && r.bytes == 0 && r.error?.errno == errno, "\(r)", sourceLocation: sourceLocation)
+    #expect(
+      r.value == -Int64(errno.rawValue) && r.errno == errno && r.bytes == 0 && r.error?.errno == errno, "\(r)",
+      sourceLocation: sourceLocation)
   }
 
   func expectMoved(_ r: RemapAnonPagesResult, _ bytes: UInt64, sourceLocation: SourceLocation = #_sourceLocation) {
-    #expect(r.value == Int64(bytes) && r.errno == nil && r.bytes == bytes && r.error == nil, "\(r)", sourceLocation: sourceLocation)
+    #expect(
+      r.value == Int64(bytes) && r.errno == nil && r.bytes == bytes && r.error == nil, "\(r)",
+      sourceLocation: sourceLocation)
   }
 
   // MARK: The difference that motivated PageAnonExclusive
@@ -70,7 +76,8 @@ import Testing
     for i in 0..<2 {
       #expect(w.pte(pid, arena(32 + UInt64(i))) == .page(pfns[i], writable: true, dirty: true))
       #expect(w.pte(pid, arena(UInt64(i))).isNone)
-      #expect(w.folio(pfns[i]).anonVMA == vma.anonVMA && w.folio(pfns[i]).index == vma.linearPageIndex(arena(32 + UInt64(i))))
+      #expect(
+        w.folio(pfns[i]).anonVMA == vma.anonVMA && w.folio(pfns[i]).index == vma.linearPageIndex(arena(32 + UInt64(i))))
     }
     #expect(w.layout(pid) == layout)
     let d = w.cost.since(before)
@@ -123,14 +130,18 @@ import Testing
     expectFailed(w.remapAnonPages(PID(7), dst: arena(0), src: arena(1), length: pages(1), flags: []), .ESRCH)
   }
 
-  @Test(arguments: [
-    (arena(32), arena(0) + 1, pages(1), UInt64(0), "src"), (arena(32) + 1, arena(0) + 1, pages(1), 0, "src"),
-    (arena(32) + 1, arena(0), pages(1), 0, "dst"), (arena(32), arena(0), 100, 0, "len"),
-    (arena(32) + 1, arena(0), 100, 2, "dst"), (arena(32), arena(0), pages(1), 2, "flags"),
-    (arena(32), arena(0), 0, 0, "src range"), (arena(32), VirtAddr(UInt64.max & ~(pageSize - 1)), pages(1), 0, "src range"),
-    (VirtAddr(UInt64.max & ~(pageSize - 1)), arena(0), pages(1), 0, "dst range"),
-  ] as [(VirtAddr, VirtAddr, UInt64, UInt64, String)])
-  func argumentChecksAreEINVALInTheRFCsOrder(_ dst: VirtAddr, _ src: VirtAddr, _ len: UInt64, _ flags: UInt64, _ culprit: String) throws {
+  @Test(
+    arguments: [
+      (arena(32), arena(0) + 1, pages(1), UInt64(0), "src"), (arena(32) + 1, arena(0) + 1, pages(1), 0, "src"),
+      (arena(32) + 1, arena(0), pages(1), 0, "dst"), (arena(32), arena(0), 100, 0, "len"),
+      (arena(32) + 1, arena(0), 100, 2, "dst"), (arena(32), arena(0), pages(1), 2, "flags"),
+      (arena(32), arena(0), 0, 0, "src range"),
+      (arena(32), VirtAddr(UInt64.max & ~(pageSize - 1)), pages(1), 0, "src range"),
+      (VirtAddr(UInt64.max & ~(pageSize - 1)), arena(0), pages(1), 0, "dst range"),
+    ] as [(VirtAddr, VirtAddr, UInt64, UInt64, String)])
+  func argumentChecksAreEINVALInTheRFCsOrder(
+    _ dst: VirtAddr, _ src: VirtAddr, _ len: UInt64, _ flags: UInt64, _ culprit: String
+  ) throws {
     let (w, pid) = try setUp()
     let r = w.remapAnonPages(pid, dst: dst, src: src, length: len, flags: RemapAnonPagesFlags(rawValue: flags))
     expectFailed(r, .EINVAL)
@@ -142,8 +153,10 @@ import Testing
   @Test func vmaChecksAreEINVALSrcBeforeDst() throws {
     let (w, pid) = try setUp()
     w.mapAnon(pid, page: 64, count: 2, shared: true)
-    for (dst, src, n, culprit) in [(UInt64(100), UInt64(200), UInt64(1), "src"), (100, 0, 1, "dst"), (32, 64, 1, "src"),
-                                   (64, 0, 1, "dst"), (32, 2, 4, "src"), (34, 0, 4, "dst")] {
+    for (dst, src, n, culprit) in [
+      (UInt64(100), UInt64(200), UInt64(1), "src"), (100, 0, 1, "dst"), (32, 64, 1, "src"),
+      (64, 0, 1, "dst"), (32, 2, 4, "src"), (34, 0, 4, "dst"),
+    ] {
       let r = remap(w, pid, dst: dst, src: src, pages: n)
       expectFailed(r, .EINVAL)
       #expect(r.error!.reason.contains(culprit), "\(r)")
@@ -185,7 +198,9 @@ import Testing
     w.write(pid, arena(32))
     w.mapAnon(pid, page: 2100, count: 2)
     expectFailed(w.remapAnonPages(pid, dst: arena(32), src: arena(2048), length: pages(1), flags: []), .ENOENT)
-    expectFailed(w.remapAnonPages(pid, dst: arena(32), src: arena(2048), length: pages(1), flags: .allowSrcHoles), .EEXIST)
-    expectMoved(w.remapAnonPages(pid, dst: arena(2100), src: arena(2049), length: pages(1), flags: .allowSrcHoles), pages(1))
+    expectFailed(
+      w.remapAnonPages(pid, dst: arena(32), src: arena(2048), length: pages(1), flags: .allowSrcHoles), .EEXIST)
+    expectMoved(
+      w.remapAnonPages(pid, dst: arena(2100), src: arena(2049), length: pages(1), flags: .allowSrcHoles), pages(1))
   }
 }

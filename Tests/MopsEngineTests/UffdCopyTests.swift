@@ -15,16 +15,24 @@ import Testing
     var src: VirtAddr { arena(0) }
     var dst: VirtAddr { arena(32) }
 
-    func copy(dst: VirtAddr? = nil, src: VirtAddr? = nil, length: UInt64 = pages(1), mode: UffdioCopyMode = [], by caller: PID? = nil) -> UffdioResult {
+    func copy(
+      dst: VirtAddr? = nil, src: VirtAddr? = nil, length: UInt64 = pages(1), mode: UffdioCopyMode = [],
+      by caller: PID? = nil
+    ) -> UffdioResult {
       world.uffdioCopy(caller ?? pid, uffd, dst: dst ?? self.dst, src: src ?? self.src, length: length, mode: mode)
     }
 
-    func zeropage(dst: VirtAddr? = nil, length: UInt64 = pages(1), mode: UffdioCopyMode = [], by caller: PID? = nil) -> UffdioResult {
+    func zeropage(dst: VirtAddr? = nil, length: UInt64 = pages(1), mode: UffdioCopyMode = [], by caller: PID? = nil)
+      -> UffdioResult
+    {
       world.uffdioZeropage(caller ?? pid, uffd, dst: dst ?? self.dst, length: length, mode: mode)
     }
   }
 
-  func setUp(_ scenario: Scenario = .fresh, flags: Int32 = 0, features: UffdFeatures = [], before: (World, PID) -> Void = { _, _ in }) throws -> Setup {
+  func setUp(
+    _ scenario: Scenario = .fresh, flags: Int32 = 0, features: UffdFeatures = [],
+    before: (World, PID) -> Void = { _, _ in }
+  ) throws -> Setup {
     let (world, pid) = try scenario.world { w, p in
       w.mapAnon(p, page: 0, count: 8)
       w.mapAnon(p, page: 32, count: 8)
@@ -37,15 +45,20 @@ import Testing
   }
 
   func expectDone(_ r: UffdioResult, _ bytes: UInt64, sourceLocation: SourceLocation = #_sourceLocation) {
-    #expect(r.errno == nil && r.field == Int64(bytes) && r.bytes == bytes && r.error == nil, "\(r)", sourceLocation: sourceLocation)
+    #expect(
+      r.errno == nil && r.field == Int64(bytes) && r.bytes == bytes && r.error == nil, "\(r)",
+      sourceLocation: sourceLocation)
   }
 
   func expectFailed(_ r: UffdioResult, _ errno: Errno, sourceLocation: SourceLocation = #_sourceLocation) {
-    #expect(r.errno == errno && r.field == -Int64(errno.rawValue) && r.bytes == 0, "\(r)", sourceLocation: sourceLocation)
+    #expect(
+      r.errno == errno && r.field == -Int64(errno.rawValue) && r.bytes == 0, "\(r)", sourceLocation: sourceLocation)
   }
 
   func expectUntouched(_ r: UffdioResult, _ errno: Errno, sourceLocation: SourceLocation = #_sourceLocation) {
-    #expect(r.errno == errno && r.field == nil && r.bytes == 0 && r.error?.errno == errno, "\(r)", sourceLocation: sourceLocation)
+    #expect(
+      r.errno == errno && r.field == nil && r.bytes == 0 && r.error?.errno == errno, "\(r)",
+      sourceLocation: sourceLocation)
   }
 
   // MARK: UFFDIO_COPY: what it does
@@ -151,7 +164,10 @@ import Testing
 
   /// Probe p4: a src hole registered MISSING blocks the caller (not modelled) unless the
   /// context is UFFD_USER_MODE_ONLY or asked for SIGBUS, which make it EFAULT.
-  @Test(arguments: [(Int32(0), UffdFeatures()), (UserfaultfdCtx.UFFD_USER_MODE_ONLY, UffdFeatures()), (0, UffdFeatures.sigbus)] as [(Int32, UffdFeatures)])
+  @Test(
+    arguments: [
+      (Int32(0), UffdFeatures()), (UserfaultfdCtx.UFFD_USER_MODE_ONLY, UffdFeatures()), (0, UffdFeatures.sigbus),
+    ] as [(Int32, UffdFeatures)])
   func aSrcHoleInARegisteredRangeBlocksOrFails(_ flags: Int32, _ features: UffdFeatures) throws {
     let s = try setUp(flags: flags, features: features)
     let r = s.copy(src: s.dst + pages(7))
@@ -194,13 +210,16 @@ import Testing
   }
 
   /// Probe p4: src range first (alignment not required), then dst, then mode.
-  @Test(arguments: [
-    (arena(32), arena(0), 100, "length"), (arena(32), arena(0), 0, "length"),
-    (arena(32), VirtAddr(taskSize), pages(1), "src"), (arena(32), VirtAddr(taskSize - 1), pages(1), "src"),
-    (arena(32) + 1, arena(0), pages(1), "dst"), (VirtAddr(taskSize), arena(0), pages(1), "dst"),
-    (arena(32) + 1, VirtAddr(taskSize), pages(1), "src"),
-  ] as [(VirtAddr, VirtAddr, UInt64, String)])
-  func badRangesFailWithEINVALSrcFirstAndLeaveTheFieldUntouched(_ dst: VirtAddr, _ src: VirtAddr, _ len: UInt64, _ culprit: String) throws {
+  @Test(
+    arguments: [
+      (arena(32), arena(0), 100, "length"), (arena(32), arena(0), 0, "length"),
+      (arena(32), VirtAddr(taskSize), pages(1), "src"), (arena(32), VirtAddr(taskSize - 1), pages(1), "src"),
+      (arena(32) + 1, arena(0), pages(1), "dst"), (VirtAddr(taskSize), arena(0), pages(1), "dst"),
+      (arena(32) + 1, VirtAddr(taskSize), pages(1), "src"),
+    ] as [(VirtAddr, VirtAddr, UInt64, String)])
+  func badRangesFailWithEINVALSrcFirstAndLeaveTheFieldUntouched(
+    _ dst: VirtAddr, _ src: VirtAddr, _ len: UInt64, _ culprit: String
+  ) throws {
     let s = try setUp()
     let r = s.copy(dst: dst, src: src, length: len)
     expectUntouched(r, .EINVAL)

@@ -16,14 +16,20 @@ import Testing
     var src: VirtAddr { arena(0) }
     var dst: VirtAddr { arena(32) }
 
-    func move(dst: VirtAddr? = nil, src: VirtAddr? = nil, pages count: UInt64? = nil, mode: UffdioMoveMode = [], by caller: PID? = nil) -> UffdioResult {
-      world.uffdioMove(caller ?? pid, uffd, dst: dst ?? self.dst, src: src ?? self.src, length: pages(count ?? n), mode: mode)
+    func move(
+      dst: VirtAddr? = nil, src: VirtAddr? = nil, pages count: UInt64? = nil, mode: UffdioMoveMode = [],
+      by caller: PID? = nil
+    ) -> UffdioResult {
+      world.uffdioMove(
+        caller ?? pid, uffd, dst: dst ?? self.dst, src: src ?? self.src, length: pages(count ?? n), mode: mode)
     }
   }
 
   /// A setup in `scenario`: `before` runs before the fork (its pages end up shared or
   /// formerly shared), the uffd is created after it.
-  func setUp(_ scenario: Scenario = .fresh, pages n: UInt64 = 4, before: (World, PID) -> Void = { _, _ in }) throws -> Setup {
+  func setUp(_ scenario: Scenario = .fresh, pages n: UInt64 = 4, before: (World, PID) -> Void = { _, _ in }) throws
+    -> Setup
+  {
     let (world, pid) = try scenario.world { w, p in
       w.mapAnon(p, page: 0, count: n)
       w.mapAnon(p, page: 32, count: n)
@@ -36,19 +42,29 @@ import Testing
   }
 
   func expectMoved(_ r: UffdioResult, _ bytes: UInt64, sourceLocation: SourceLocation = #_sourceLocation) {
-    #expect(r.errno == nil && r.field == Int64(bytes) && r.bytes == bytes && r.error == nil, "\(r)", sourceLocation: sourceLocation)
+    #expect(
+      r.errno == nil && r.field == Int64(bytes) && r.bytes == bytes && r.error == nil, "\(r)",
+      sourceLocation: sourceLocation)
   }
 
   func expectFailed(_ r: UffdioResult, _ errno: Errno, sourceLocation: SourceLocation = #_sourceLocation) {
-    #expect(r.errno == errno && r.field == -Int64(errno.rawValue) && r.bytes == 0 && r.error?.errno == errno, "\(r)", sourceLocation: sourceLocation)
+    #expect(
+      r.errno == errno && r.field == -Int64(errno.rawValue) && r.bytes == 0 && r.error?.errno == errno, "\(r)",
+      sourceLocation: sourceLocation)
   }
 
   func expectUntouched(_ r: UffdioResult, _ errno: Errno, sourceLocation: SourceLocation = #_sourceLocation) {
-    #expect(r.errno == errno && r.field == nil && r.bytes == 0 && r.error?.errno == errno, "\(r)", sourceLocation: sourceLocation)
+    #expect(
+      r.errno == errno && r.field == nil && r.bytes == 0 && r.error?.errno == errno, "\(r)",
+      sourceLocation: sourceLocation)
   }
 
-  func expectPartial(_ r: UffdioResult, _ bytes: UInt64, stoppedBy errno: Errno, sourceLocation: SourceLocation = #_sourceLocation) {
-    #expect(r.errno == .EAGAIN && r.field == Int64(bytes) && r.bytes == bytes && r.error?.errno == errno, "\(r)", sourceLocation: sourceLocation)
+  func expectPartial(
+    _ r: UffdioResult, _ bytes: UInt64, stoppedBy errno: Errno, sourceLocation: SourceLocation = #_sourceLocation
+  ) {
+    #expect(
+      r.errno == .EAGAIN && r.field == Int64(bytes) && r.bytes == bytes && r.error?.errno == errno, "\(r)",
+      sourceLocation: sourceLocation)
   }
 
   // MARK: What a move does (§6)
@@ -76,7 +92,8 @@ import Testing
     #expect(w.readBytes(s.pid, addr: s.dst + pages(3), count: 1).bytes == [0x42])
     #expect(w.layout(s.pid) == layout)
     let d = w.cost.since(before)
-    #expect(d.ptesChanged == 8 && d.tlbFlushRanges == 1 && d.pagesAllocated == 0 && d.vmaSplits == 0 && d.vmaMerges == 0)
+    #expect(
+      d.ptesChanged == 8 && d.tlbFlushRanges == 1 && d.pagesAllocated == 0 && d.vmaSplits == 0 && d.vmaMerges == 0)
   }
 
   /// Probe: a read of the emptied src faults the zero page in; a write allocates.
@@ -355,14 +372,18 @@ import Testing
     #expect(r.error!.reason.contains("cross-mm"))
   }
 
-  @Test(arguments: [
-    (arena(32) + 1, arena(0), pages(1), "dst"), (arena(32), arena(0) + 1, pages(1), "src"),
-    (arena(32), arena(0), 0, "length"), (arena(32), arena(0), 100, "length"),
-    (VirtAddr(taskSize), arena(0), pages(1), "dst"), (arena(32), VirtAddr(taskSize), pages(1), "src"),
-    (VirtAddr(taskSize - pageSize), arena(0), pages(2), "dst"), (arena(32), arena(0), UInt64.max & ~(pageSize - 1), "dst"),
-    (arena(32) + 1, arena(0) + 1, pages(1), "dst"),
-  ] as [(VirtAddr, VirtAddr, UInt64, String)])
-  func badRangesFailWithEINVALDstFirstAndLeaveTheFieldUntouched(_ dst: VirtAddr, _ src: VirtAddr, _ len: UInt64, _ culprit: String) throws {
+  @Test(
+    arguments: [
+      (arena(32) + 1, arena(0), pages(1), "dst"), (arena(32), arena(0) + 1, pages(1), "src"),
+      (arena(32), arena(0), 0, "length"), (arena(32), arena(0), 100, "length"),
+      (VirtAddr(taskSize), arena(0), pages(1), "dst"), (arena(32), VirtAddr(taskSize), pages(1), "src"),
+      (VirtAddr(taskSize - pageSize), arena(0), pages(2), "dst"),
+      (arena(32), arena(0), UInt64.max & ~(pageSize - 1), "dst"),
+      (arena(32) + 1, arena(0) + 1, pages(1), "dst"),
+    ] as [(VirtAddr, VirtAddr, UInt64, String)])
+  func badRangesFailWithEINVALDstFirstAndLeaveTheFieldUntouched(
+    _ dst: VirtAddr, _ src: VirtAddr, _ len: UInt64, _ culprit: String
+  ) throws {
     let s = try setUp()
     let r = s.world.uffdioMove(s.pid, s.uffd, dst: dst, src: src, length: len, mode: [])
     expectUntouched(r, .EINVAL)

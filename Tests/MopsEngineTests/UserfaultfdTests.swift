@@ -20,8 +20,10 @@ import Testing
 
   // MARK: userfaultfd(2)
 
-  @Test(arguments: [Int32(0), UserfaultfdCtx.O_CLOEXEC, UserfaultfdCtx.O_NONBLOCK, UserfaultfdCtx.UFFD_USER_MODE_ONLY,
-                    UserfaultfdCtx.O_CLOEXEC | UserfaultfdCtx.O_NONBLOCK | UserfaultfdCtx.UFFD_USER_MODE_ONLY])
+  @Test(arguments: [
+    Int32(0), UserfaultfdCtx.O_CLOEXEC, UserfaultfdCtx.O_NONBLOCK, UserfaultfdCtx.UFFD_USER_MODE_ONLY,
+    UserfaultfdCtx.O_CLOEXEC | UserfaultfdCtx.O_NONBLOCK | UserfaultfdCtx.UFFD_USER_MODE_ONLY,
+  ])
   func creationAcceptsCloexecNonblockAndUserModeOnly(_ flags: Int32) throws {
     let world = World(checksInvariants: true)
     let pid = world.initialPID
@@ -62,7 +64,9 @@ import Testing
     world.mapAnon(pid, page: 0, count: 2)
     world.write(pid, arena(0))
     let uffd = try world.userfaultfd(pid, flags: 0)
-    expectFailure(.EINVAL) { _ = try world.uffdioRegister(pid, uffd, start: arena(0), length: pages(1), mode: .missing) }
+    expectFailure(.EINVAL) {
+      _ = try world.uffdioRegister(pid, uffd, start: arena(0), length: pages(1), mode: .missing)
+    }
     expectFailure(.EINVAL) { try world.uffdioUnregister(pid, uffd, start: arena(0), length: pages(1)) }
   }
 
@@ -106,7 +110,9 @@ import Testing
     let uffd = try world.userfaultfd(pid, flags: 0)
     expectFailure(.EBADF) { _ = try world.uffdioAPI(other, uffd, api: 0xAA, features: []) }
     _ = try world.uffdioAPI(pid, uffd, api: 0xAA, features: [])
-    expectFailure(.EBADF) { _ = try world.uffdioRegister(other, uffd, start: arena(0), length: pages(1), mode: .missing) }
+    expectFailure(.EBADF) {
+      _ = try world.uffdioRegister(other, uffd, start: arena(0), length: pages(1), mode: .missing)
+    }
     expectFailure(.EBADF) { try world.uffdioUnregister(other, uffd, start: arena(0), length: pages(1)) }
     expectFailure(.EBADF) { try world.closeUffd(other, uffd) }
     expectFailure(.EBADF) { _ = try world.uffdioAPI(pid, UserfaultfdCtx.ID(rawValue: 99), api: 0xAA, features: []) }
@@ -167,14 +173,18 @@ import Testing
   @Test(arguments: [UInt64(0), 8, 9, 16])
   func registeringWithNoOrUnknownModeBitsFailsWithEINVAL(_ mode: UInt64) throws {
     let (world, pid, uffd) = try setUp()
-    expectFailure(.EINVAL) { _ = try world.uffdioRegister(pid, uffd, start: arena(0), length: pages(1), mode: UffdRegisterMode(rawValue: mode)) }
+    expectFailure(.EINVAL) {
+      _ = try world.uffdioRegister(pid, uffd, start: arena(0), length: pages(1), mode: UffdRegisterMode(rawValue: mode))
+    }
     #expect(world.processes[pid]!.mapCount == 1)
   }
 
   @Test func minorOnPrivateAnonymousMemoryFailsWithEINVAL() throws {
     let (world, pid, uffd) = try setUp()
     expectFailure(.EINVAL) { _ = try world.uffdioRegister(pid, uffd, start: arena(0), length: pages(1), mode: .minor) }
-    expectFailure(.EINVAL) { _ = try world.uffdioRegister(pid, uffd, start: arena(0), length: pages(1), mode: [.missing, .minor]) }
+    expectFailure(.EINVAL) {
+      _ = try world.uffdioRegister(pid, uffd, start: arena(0), length: pages(1), mode: [.missing, .minor])
+    }
     #expect(world.vmaAt(pid, arena(0))!.uffd == nil)
   }
 
@@ -186,17 +196,19 @@ import Testing
     world.mapAnon(pid, page: 0, count: 4, shared: true)
     let uffd = world.makeUffd(pid)
     #expect(try world.uffdioRegister(pid, uffd, start: arena(0), length: pages(1), mode: .minor) == 0x1bc)
-    #expect(try world.uffdioRegister(pid, uffd, start: arena(1), length: pages(1), mode: [.missing, .wp, .minor]) == 0x1fc)
+    #expect(
+      try world.uffdioRegister(pid, uffd, start: arena(1), length: pages(1), mode: [.missing, .wp, .minor]) == 0x1fc)
     var flags = world.vmaAt(pid, arena(1))!.vmFlags
     flags.insert(.sealed)
     #expect(flags.smapsText == "rd wr sh mr mw me ms um uw ui sl")
   }
 
-  @Test(arguments: [
-    (VirtAddr(Arena.start.rawValue + 1), pages(1)), (Arena.start, 0), (Arena.start, 100), (Arena.start, pages(1) + 1),
-    (VirtAddr(taskSize), pages(1)), (Arena.start, taskSize), (VirtAddr(taskSize - pageSize), pages(2)),
-    (Arena.start, UInt64.max & ~(pageSize - 1)),
-  ] as [(VirtAddr, UInt64)])
+  @Test(
+    arguments: [
+      (VirtAddr(Arena.start.rawValue + 1), pages(1)), (Arena.start, 0), (Arena.start, 100), (Arena.start, pages(1) + 1),
+      (VirtAddr(taskSize), pages(1)), (Arena.start, taskSize), (VirtAddr(taskSize - pageSize), pages(2)),
+      (Arena.start, UInt64.max & ~(pageSize - 1)),
+    ] as [(VirtAddr, UInt64)])
   func registeringABadRangeFailsWithEINVAL(_ start: VirtAddr, _ length: UInt64) throws {
     let (world, pid, uffd) = try setUp()
     expectFailure(.EINVAL) { _ = try world.uffdioRegister(pid, uffd, start: start, length: length, mode: .missing) }
@@ -207,8 +219,12 @@ import Testing
   /// no mmap_min_addr check left, but there is no VMA there).
   @Test func registeringARangeWithoutAnyVMAFailsWithEINVAL() throws {
     let (world, pid, uffd) = try setUp()
-    expectFailure(.EINVAL) { _ = try world.uffdioRegister(pid, uffd, start: VirtAddr(0), length: pages(1), mode: .missing) }
-    expectFailure(.EINVAL) { _ = try world.uffdioRegister(pid, uffd, start: arena(64), length: pages(1), mode: .missing) }
+    expectFailure(.EINVAL) {
+      _ = try world.uffdioRegister(pid, uffd, start: VirtAddr(0), length: pages(1), mode: .missing)
+    }
+    expectFailure(.EINVAL) {
+      _ = try world.uffdioRegister(pid, uffd, start: arena(64), length: pages(1), mode: .missing)
+    }
     expectFailure(.EINVAL) { try world.uffdioUnregister(pid, uffd, start: arena(64), length: pages(1)) }
   }
 
@@ -243,7 +259,9 @@ import Testing
   @Test func droppableVMAsFailWithEINVAL() throws {
     let (world, pid, uffd) = try setUp()
     try world.setFlags(pid, page: 0, count: 8, insert: [.droppable, .wipeonfork, .dontdump])
-    expectFailure(.EINVAL) { _ = try world.uffdioRegister(pid, uffd, start: arena(0), length: pages(1), mode: .missing) }
+    expectFailure(.EINVAL) {
+      _ = try world.uffdioRegister(pid, uffd, start: arena(0), length: pages(1), mode: .missing)
+    }
     expectFailure(.EINVAL) { try world.uffdioUnregister(pid, uffd, start: arena(0), length: pages(1)) }
   }
 
@@ -262,7 +280,9 @@ import Testing
     let (world, pid, uffd) = try setUp()
     world.mapAnon(pid, page: 9, count: 4)
     world.maxMapCount = 2
-    expectFailure(.ENOMEM) { _ = try world.uffdioRegister(pid, uffd, start: arena(0), length: pages(11), mode: .missing) }
+    expectFailure(.ENOMEM) {
+      _ = try world.uffdioRegister(pid, uffd, start: arena(0), length: pages(11), mode: .missing)
+    }
     #expect(world.vmaAt(pid, arena(0))!.uffd == uffd)
     #expect(world.vmaAt(pid, arena(9))!.uffd == nil && world.processes[pid]!.mapCount == 2)
   }
@@ -278,7 +298,9 @@ import Testing
     try world.uffdioUnregister(child, uffd, start: arena(2), length: pages(1))
     #expect(world.processes[pid]!.mapCount == 1)
     try world.exit(pid)
-    expectFailure(.ENOMEM) { _ = try world.uffdioRegister(child, uffd, start: arena(2), length: pages(1), mode: .missing) }
+    expectFailure(.ENOMEM) {
+      _ = try world.uffdioRegister(child, uffd, start: arena(2), length: pages(1), mode: .missing)
+    }
     expectFailure(.ENOMEM) { try world.uffdioUnregister(child, uffd, start: arena(2), length: pages(1)) }
   }
 

@@ -53,7 +53,9 @@ extension World {
   /// differs); EINVAL (a VMA is not anonymous); then per page: ENOENT (no page table covers
   /// src, unless RAP_ALLOW_SRC_HOLES), EEXIST (dst PTE not none), ENOENT (src PTE none,
   /// unless RAP_ALLOW_SRC_HOLES), EBUSY (the zero page, or a page with mapcount ≠ 1).
-  public func remapAnonPages(_ pid: PID, dst: VirtAddr, src: VirtAddr, length: UInt64, flags: RemapAnonPagesFlags) -> RemapAnonPagesResult {
+  public func remapAnonPages(_ pid: PID, dst: VirtAddr, src: VirtAddr, length: UInt64, flags: RemapAnonPagesFlags)
+    -> RemapAnonPagesResult
+  {
     defer { verify(after: "remap_anon_pages") }
     let mm: MM
     var dstVMA: VMA
@@ -61,9 +63,12 @@ extension World {
       mm = try self.mm(pid)
       guard src.isPageAligned else { throw KernelError(.EINVAL, "src \(src) is not page aligned") }
       guard dst.isPageAligned else { throw KernelError(.EINVAL, "dst \(dst) is not page aligned") }
-      guard length & (pageSize - 1) == 0 else { throw KernelError(.EINVAL, "len 0x\(String(length, radix: 16)) is not page aligned") }
+      guard length & (pageSize - 1) == 0 else {
+        throw KernelError(.EINVAL, "len 0x\(String(length, radix: 16)) is not page aligned")
+      }
       guard flags.isSubset(of: .allowSrcHoles) else {
-        throw KernelError(.EINVAL, "flags 0x\(String(flags.rawValue, radix: 16)) has bits other than RAP_ALLOW_SRC_HOLES")
+        throw KernelError(
+          .EINVAL, "flags 0x\(String(flags.rawValue, radix: 16)) has bits other than RAP_ALLOW_SRC_HOLES")
       }
       let (srcEnd, srcWraps) = src.rawValue.addingReportingOverflow(length)
       guard !srcWraps, srcEnd > src.rawValue else { throw KernelError(.EINVAL, "src range wraps or is empty") }
@@ -72,12 +77,15 @@ extension World {
       let srcVMA = try rapVMA(mm, src, VirtAddr(srcEnd), "src")
       dstVMA = try rapVMA(mm, dst, VirtAddr(dstEnd), "dst")
       guard srcVMA.vmFlags.intersection(.access) == dstVMA.vmFlags.intersection(.access) else {
-        throw KernelError(.EINVAL, "vm_page_prot differs: src is \(srcVMA.vmFlags.prot.rwx), dst is \(dstVMA.vmFlags.prot.rwx)")
+        throw KernelError(
+          .EINVAL, "vm_page_prot differs: src is \(srcVMA.vmFlags.prot.rwx), dst is \(dstVMA.vmFlags.prot.rwx)")
       }
       guard srcVMA.vmFlags.contains(.locked) == dstVMA.vmFlags.contains(.locked) else {
         throw KernelError(.EINVAL, "VM_LOCKED differs between src and dst")
       }
-      guard srcVMA.isAnonymous, dstVMA.isAnonymous else { throw KernelError(.EINVAL, "src or dst VMA has vm_ops (not anonymous)") }
+      guard srcVMA.isAnonymous, dstVMA.isAnonymous else {
+        throw KernelError(.EINVAL, "src or dst VMA has vm_ops (not anonymous)")
+      }
     } catch {
       return RemapAnonPagesResult(value: -Int64(error.errno.rawValue), error: error)
     }
@@ -119,7 +127,9 @@ extension World {
       let i = slot(pfn)
       guard folios[i].mapcount == 1 else {
         let who = sharing(of: pfn).mappedBy.map(\.description).joined(separator: " and ")
-        stop = KernelError(.EBUSY, "page_mapcount of \(pfn) at \(s) is \(folios[i].mapcount) (mapped by \(who)), not 1", sharing: sharing(of: pfn))
+        stop = KernelError(
+          .EBUSY, "page_mapcount of \(pfn) at \(s) is \(folios[i].mapcount) (mapped by \(who)), not 1",
+          sharing: sharing(of: pfn))
         break
       }
       folios[i].anonVMA = dstVMA.anonVMA

@@ -37,22 +37,23 @@ extension World {
   /// - per page: EFAULT (the src read fails: no VMA, no access, SIGBUS), then for shmem
   ///   EFAULT (offset past the object's end) and EEXIST (page already in the cache),
   ///   then EEXIST (dst PTE not none).
-  public func uffdioCopy(_ pid: PID, _ uffd: UserfaultfdCtx.ID, dst: VirtAddr, src: VirtAddr, length: UInt64, mode: UffdioCopyMode) -> UffdioResult {
+  public func uffdioCopy(
+    _ pid: PID, _ uffd: UserfaultfdCtx.ID, dst: VirtAddr, src: VirtAddr, length: UInt64, mode: UffdioCopyMode
+  ) -> UffdioResult {
     defer { verify(after: "UFFDIO_COPY") }
-    let dstMM: MM
+    let (callerMM, dstMM): (MM, MM)
     do throws(KernelError) {
-      let ctx = try uffdContext(pid, uffd)
+      let (caller, ctx) = try uffdContext(pid, uffd)
       try validateUnalignedUffdRange(src, length, "src")
       try validateUffdRange(dst, length, "dst")
       guard mode.isSubset(of: [.dontwake, .wp]) else {
         throw KernelError(.EINVAL, "mode 0x\(String(mode.rawValue, radix: 16)) has bits outside DONTWAKE|WP")
       }
       guard let m = processes[ctx.mm] else { throw KernelError(.ESRCH, "the mm of \(uffd) (\(ctx.mm)) has exited") }
-      dstMM = m
+      (callerMM, dstMM) = (caller, m)
     } catch {
       return .untouched(error)
     }
-    let callerMM = processes[pid]!
     let (done, error) = mfillAtomic(dstMM, dst: dst, length: length) { vma in
       if mode.contains(.wp) {
         guard vma.vmFlags.contains(.uffdWP) else {
@@ -82,11 +83,13 @@ extension World {
   /// has a bit other than DONTWAKE); ESRCH (the fd's mm has exited); ENOENT (dst not
   /// inside one registered VMA); per page, for shmem EFAULT (offset past the object's
   /// end) and EEXIST (page already in the cache); EEXIST (dst PTE not none).
-  public func uffdioZeropage(_ pid: PID, _ uffd: UserfaultfdCtx.ID, dst: VirtAddr, length: UInt64, mode: UffdioCopyMode) -> UffdioResult {
+  public func uffdioZeropage(_ pid: PID, _ uffd: UserfaultfdCtx.ID, dst: VirtAddr, length: UInt64, mode: UffdioCopyMode)
+    -> UffdioResult
+  {
     defer { verify(after: "UFFDIO_ZEROPAGE") }
     let dstMM: MM
     do throws(KernelError) {
-      let ctx = try uffdContext(pid, uffd)
+      let (_, ctx) = try uffdContext(pid, uffd)
       try validateUffdRange(dst, length, "dst")
       guard mode.isSubset(of: .dontwake) else {
         throw KernelError(.EINVAL, "mode 0x\(String(mode.rawValue, radix: 16)) has bits outside DONTWAKE")
@@ -96,7 +99,9 @@ extension World {
     } catch {
       return .untouched(error)
     }
-    let (done, error) = mfillAtomic(dstMM, dst: dst, length: length) { _ in nil } perPage: { vma, d, _, event in
+    let (done, error) = mfillAtomic(dstMM, dst: dst, length: length) { _ in
+      nil
+    } perPage: { vma, d, _, event in
       if vma.shmem != nil { return self.installNewPage(dstMM, vma, d, .zero, event: &event, copied: false) }
       guard dstMM.pageTable[d].isNone else {
         return KernelError(.EEXIST, "dst PTE at \(d) is not none (\(dstMM.pageTable[d]))")
@@ -144,11 +149,14 @@ extension World {
   /// `shmem_mfill_atomic_pte` + `mfill_atomic_install_pte`): for shmem it goes into the
   /// object's page cache first (EFAULT past the object's end, EEXIST if cached), then the
   /// PTE must be none (EEXIST). The page's origin is the call's event.
-  private func installNewPage(_ mm: MM, _ vma: VMA, _ d: VirtAddr, _ data: PageContents, event: inout EventID, copied: Bool) -> KernelError? {
+  private func installNewPage(
+    _ mm: MM, _ vma: VMA, _ d: VirtAddr, _ data: PageContents, event: inout EventID, copied: Bool
+  ) -> KernelError? {
     let index = vma.linearPageIndex(d)
     if let id = vma.shmem {
       guard index < shmemObjects[id]!.sizeInPages else {
-        return KernelError(.EFAULT, "dst \(d) is at page \(index) of a shmem object of \(shmemObjects[id]!.sizeInPages) pages")
+        return KernelError(
+          .EFAULT, "dst \(d) is at page \(index) of a shmem object of \(shmemObjects[id]!.sizeInPages) pages")
       }
       if let cached = shmemObjects[id]!.pages[index] {
         return KernelError(.EEXIST, "page \(index) of the shmem object behind dst \(d) is already cached (\(cached))")
@@ -226,8 +234,11 @@ extension World {
     case .done(let new): return .success(new)
     case .sigbus: return .failure(KernelError(.EFAULT, "copy_from_user: the read fault at src \(page) ends in SIGBUS"))
     case .userfault(let id):
-      return .failure(.notModelled(
-        "UFFDIO_COPY's read of src \(page) raises a userfault on \(id): the caller would block until another thread resolves it"))
+      return .failure(
+        .notModelled(
+          "UFFDIO_COPY's read of src \(page) raises a userfault on \(id): the caller would block until "
+            + "another thread resolves it"
+        ))
     case .notModelled(let why): return .failure(.notModelled(why))
     }
   }

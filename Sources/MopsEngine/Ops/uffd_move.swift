@@ -7,7 +7,8 @@
 // no THPs), swap and migration entries (no swap), KSM pages, per-VMA-lock contention and
 // other internal EAGAIN retries (single-threaded, so they never happen), fatal signals
 // (EINTR), and `mmap_changing` (raised only by non-cooperative events, which UFFDIO_API
-// refuses, so checks B1 and C4 never fire). Wake/DONTWAKE: the model has no blocked
+// refuses, so checks B1 and C4 never fire). B7 (the mm is exiting: ESRCH) cannot happen
+// either: the mm is the caller's own. Wake/DONTWAKE: the model has no blocked
 // threads — an access that hits a registered hole reports `.userfault` and does nothing —
 // so there is nobody to wake and DONTWAKE changes nothing.
 import MopsABI
@@ -110,30 +111,37 @@ extension World {
   ///   ALLOW_SRC_HOLES: skipped and counted), EBUSY (src page not PageAnonExclusive: shared
   ///   with a fork child, or the parent's page after the child exited until the parent
   ///   writes it), EBUSY (src page DMA-pinned).
-  public func uffdioMove(_ pid: PID, _ uffd: UserfaultfdCtx.ID, dst: VirtAddr, src: VirtAddr, length: UInt64, mode: UffdioMoveMode) -> UffdioResult {
+  public func uffdioMove(
+    _ pid: PID, _ uffd: UserfaultfdCtx.ID, dst: VirtAddr, src: VirtAddr, length: UInt64, mode: UffdioMoveMode
+  ) -> UffdioResult {
     defer { verify(after: "UFFDIO_MOVE") }
-    let ctx: UserfaultfdCtx
+    let mm: MM
     do throws(KernelError) {
-      ctx = try uffdContext(pid, uffd)
+      let ctx: UserfaultfdCtx
+      (mm, ctx) = try uffdContext(pid, uffd)
       guard ctx.mm == pid else {
         throw KernelError(.EINVAL, "cross-mm move: \(uffd) belongs to \(ctx.mm), the caller is \(pid)")
       }
       try validateUffdRange(dst, length, "dst")
       try validateUffdRange(src, length, "src")
       guard mode.isSubset(of: [.dontwake, .allowSrcHoles]) else {
-        throw KernelError(.EINVAL, "mode 0x\(String(mode.rawValue, radix: 16)) has bits outside DONTWAKE|ALLOW_SRC_HOLES")
+        throw KernelError(
+          .EINVAL, "mode 0x\(String(mode.rawValue, radix: 16)) has bits outside DONTWAKE|ALLOW_SRC_HOLES")
       }
     } catch {
       return .untouched(error)
     }
-    let mm = process(pid)!
-    let (moved, error) = movePages(mm, uffd, dst: dst, src: src, length: length, allowSrcHoles: mode.contains(.allowSrcHoles))
+    let (moved, error) = movePages(
+      mm, uffd, dst: dst, src: src, length: length, allowSrcHoles: mode.contains(.allowSrcHoles))
+    guard let error else { return UffdioResult(errno: nil, field: Int64(moved), bytes: moved, error: nil) }
     return .walked(length: length, done: moved, error: error)
   }
 
   /// `move_pages()`: the VMA stage and the page walk. Returns the bytes moved and the
   /// error that stopped the walk.
-  private func movePages(_ mm: MM, _ uffd: UserfaultfdCtx.ID, dst: VirtAddr, src: VirtAddr, length: UInt64, allowSrcHoles: Bool) -> (UInt64, KernelError?) {
+  private func movePages(
+    _ mm: MM, _ uffd: UserfaultfdCtx.ID, dst: VirtAddr, src: VirtAddr, length: UInt64, allowSrcHoles: Bool
+  ) -> (UInt64, KernelError?) {
     guard var dstVMA = mm.vma(containing: dst) else {
       return (0, KernelError(.ENOENT, "no VMA contains dst \(dst)"))
     }
@@ -161,17 +169,20 @@ extension World {
     while moved < length {
       let s = src + moved
       let d = dst + moved
-      if !mm.pageTable.hasTable(s) {
+      let srcPTE: PTE
+      if let pte = mm.pageTable.entryIfTable(s) {
+        srcPTE = pte
+      } else {
         guard allowSrcHoles else {
           return (moved, KernelError(.ENOENT, "no page table covers src \(s) (pmd_none)"))
         }
         mm.pageTable.allocateTable(s)
+        srcPTE = .none
       }
-      mm.pageTable.allocateTable(d)
-      guard mm.pageTable[d].isNone else {
-        return (moved, KernelError(.EEXIST, "dst PTE at \(d) is not none (\(mm.pageTable[d]))"))
+      let dstPTE = mm.pageTable.allocateTableAndRead(d)
+      guard dstPTE.isNone else {
+        return (moved, KernelError(.EEXIST, "dst PTE at \(d) is not none (\(dstPTE))"))
       }
-      let srcPTE = mm.pageTable[s]
       if srcPTE.isNone {
         guard allowSrcHoles else {
           return (moved, KernelError(.ENOENT, "src PTE at \(s) is none"))
@@ -181,8 +192,7 @@ extension World {
         continue
       }
       if srcPTE.isZeroPage {
-        mm.pageTable.set(s, .none)
-        mm.pageTable.set(d, .zeroPage)
+        mm.pageTable.movePTE(from: s, to: d, .zeroPage)
         cost.ptesChanged += 2
         cost.tlbFlushRanges += 1
         batch = nil
@@ -191,21 +201,24 @@ extension World {
       }
       let pfn = srcPTE.pfn
       let i = slot(pfn)
-      guard folios[i].isAnonExclusive else {
+      let folio = folios[i]
+      guard folio.isAnonExclusive else {
         return (moved, notExclusiveError(s, pfn, check: "UFFDIO_MOVE needs PageAnonExclusive"))
       }
-      guard !folios[i].isMaybeDMAPinned else {
+      guard !folio.isMaybeDMAPinned else {
         return (moved, KernelError(.EBUSY, "src page at \(s) (\(pfn)) is DMA-pinned (folio_maybe_dma_pinned)"))
       }
       let pmdMask = pmdSize - 1
-      if batch != folios[i].anonVMA || s.rawValue & pmdMask == 0 || d.rawValue & pmdMask == 0 {
-        batch = folios[i].anonVMA
+      if batch != folio.anonVMA || s.rawValue & pmdMask == 0 || d.rawValue & pmdMask == 0 {
+        batch = folio.anonVMA
         cost.tlbFlushRanges += 1
       }
-      mm.pageTable.set(s, .none)
-      mm.pageTable.set(d, .page(pfn, writable: dstWritable, dirty: srcPTE.isDirty))
-      folios[i].anonVMA = dstAnonVMA
-      folios[i].index = dstVMA.linearPageIndex(d)
+      mm.pageTable.movePTE(from: s, to: d, .page(pfn, writable: dstWritable, dirty: srcPTE.isDirty))
+      let index = dstVMA.linearPageIndex(d)
+      withFolio(pfn) { f in
+        f.anonVMA = dstAnonVMA
+        f.index = index
+      }
       cost.ptesChanged += 2
       moved += pageSize
     }
@@ -214,13 +227,16 @@ extension World {
 
   /// The VMA checks of `move_pages()` after the lookups (C5–C8) and
   /// `validate_move_areas()` (C9), in the kernel's order.
-  private func validateMoveVMAs(_ uffd: UserfaultfdCtx.ID, src: VMA, srcEnd: VirtAddr, dst: VMA, dstEnd: VirtAddr) -> KernelError? {
+  private func validateMoveVMAs(_ uffd: UserfaultfdCtx.ID, src: VMA, srcEnd: VirtAddr, dst: VMA, dstEnd: VirtAddr)
+    -> KernelError?
+  {
     if src.vmFlags.contains(.shared) { return KernelError(.EINVAL, "src \(src) is VM_SHARED") }
     if srcEnd > src.vmEnd { return KernelError(.EINVAL, "src range ends at \(srcEnd), past the end of \(src)") }
     if dst.vmFlags.contains(.shared) { return KernelError(.EINVAL, "dst \(dst) is VM_SHARED") }
     if dstEnd > dst.vmEnd { return KernelError(.EINVAL, "dst range ends at \(dstEnd), past the end of \(dst)") }
     if src.vmFlags.intersection(.access) != dst.vmFlags.intersection(.access) {
-      return KernelError(.EINVAL, "VM_READ|VM_WRITE|VM_EXEC differ: src is \(src.vmFlags.prot.rwx), dst is \(dst.vmFlags.prot.rwx)")
+      return KernelError(
+        .EINVAL, "VM_READ|VM_WRITE|VM_EXEC differ: src is \(src.vmFlags.prot.rwx), dst is \(dst.vmFlags.prot.rwx)")
     }
     if src.vmFlags.contains(.locked) != dst.vmFlags.contains(.locked) {
       return KernelError(.EINVAL, "VM_LOCKED differs between src and dst")

@@ -52,7 +52,8 @@ extension World {
     let mm = try mm(pid)
     let known = UserfaultfdCtx.O_CLOEXEC | UserfaultfdCtx.O_NONBLOCK | UserfaultfdCtx.UFFD_USER_MODE_ONLY
     guard flags & ~known == 0 else {
-      throw KernelError(.EINVAL, "flags 0x\(String(UInt32(bitPattern: flags), radix: 16)) has bits outside O_CLOEXEC|O_NONBLOCK|UFFD_USER_MODE_ONLY")
+      let bits = String(UInt32(bitPattern: flags), radix: 16)
+      throw KernelError(.EINVAL, "flags 0x\(bits) has bits outside O_CLOEXEC|O_NONBLOCK|UFFD_USER_MODE_ONLY")
     }
     let id = UserfaultfdCtx.ID(rawValue: nextUffd)
     nextUffd += 1
@@ -72,7 +73,9 @@ extension World {
   /// not 0xAA); EINVAL (a requested feature is not supported); EINVAL (the fd already
   /// passed UFFDIO_API). Then the non-cooperative event features are refused as not
   /// modelled (``KernelError/notModelled(_:)``).
-  public func uffdioAPI(_ pid: PID, _ uffd: UserfaultfdCtx.ID, api: UInt64, features: UffdFeatures) throws(KernelError) -> UffdFeatures {
+  public func uffdioAPI(_ pid: PID, _ uffd: UserfaultfdCtx.ID, api: UInt64, features: UffdFeatures) throws(KernelError)
+    -> UffdFeatures
+  {
     defer { verify(after: "UFFDIO_API") }
     let mm = try mm(pid)
     guard mm.uffds.contains(uffd), let ctx = uffds[uffd] else {
@@ -84,14 +87,16 @@ extension World {
     var requested = features
     if requested.contains(.wpAsync) { requested.insert(.wpUnpopulated) }
     guard requested.isSubset(of: .supported) else {
-      throw KernelError(.EINVAL, "features 0x\(String(requested.subtracting(.supported).rawValue, radix: 16)) are not supported")
+      throw KernelError(
+        .EINVAL, "features 0x\(String(requested.subtracting(.supported).rawValue, radix: 16)) are not supported")
     }
     guard !ctx.initialized else {
       throw KernelError(.EINVAL, "UFFDIO_API was already done on \(uffd)")
     }
     guard requested.isDisjoint(with: .events) else {
       throw KernelError.notModelled(
-        "non-cooperative userfaultfd events (EVENT_FORK/REMAP/REMOVE/UNMAP): the thread causing one waits until a reader takes the message")
+        "non-cooperative userfaultfd events (EVENT_FORK/REMAP/REMOVE/UNMAP): the thread causing one "
+          + "waits until a reader takes the message")
     }
     uffds[uffd]!.initialized = true
     uffds[uffd]!.features = requested
@@ -116,9 +121,11 @@ extension World {
   /// (VM_DROPPABLE, or MINOR on a VMA that is not shmem), EPERM (no VM_MAYWRITE), EBUSY
   /// (registered with another userfaultfd); finally ENOMEM from a split at
   /// `vm.max_map_count` (VMAs registered before it stay registered).
-  public func uffdioRegister(_ pid: PID, _ uffd: UserfaultfdCtx.ID, start: VirtAddr, length: UInt64, mode: UffdRegisterMode) throws(KernelError) -> UInt64 {
+  public func uffdioRegister(
+    _ pid: PID, _ uffd: UserfaultfdCtx.ID, start: VirtAddr, length: UInt64, mode: UffdRegisterMode
+  ) throws(KernelError) -> UInt64 {
     defer { verify(after: "UFFDIO_REGISTER") }
-    let ctx = try uffdContext(pid, uffd)
+    let (_, ctx) = try uffdContext(pid, uffd)
     guard !mode.isEmpty else { throw KernelError(.EINVAL, "uffdio_register.mode is 0") }
     let known: UffdRegisterMode = [.missing, .wp, .minor]
     guard mode.isSubset(of: known) else {
@@ -168,9 +175,11 @@ extension World {
   /// UFFDIO_REGISTER); ENOMEM (the fd's mm has exited); EINVAL (no VMA in the range);
   /// EINVAL (a VMA in the range is VM_DROPPABLE, or is registered with another
   /// userfaultfd; checked for all VMAs before anything changes); ENOMEM from a split.
-  public func uffdioUnregister(_ pid: PID, _ uffd: UserfaultfdCtx.ID, start: VirtAddr, length: UInt64) throws(KernelError) {
+  public func uffdioUnregister(_ pid: PID, _ uffd: UserfaultfdCtx.ID, start: VirtAddr, length: UInt64)
+    throws(KernelError)
+  {
     defer { verify(after: "UFFDIO_UNREGISTER") }
-    let ctx = try uffdContext(pid, uffd)
+    let (_, ctx) = try uffdContext(pid, uffd)
     try validateUffdRange(start, length, "range")
     guard let mm = processes[ctx.mm] else { throw KernelError(.ENOMEM, "the mm of \(uffd) (\(ctx.mm)) has exited") }
     let end = start + length
@@ -212,13 +221,13 @@ extension World {
 
   // MARK: Shared checks
 
-  /// The context behind `pid`'s fd for `uffd`, as every ioctl but UFFDIO_API sees it:
-  /// ESRCH (no such process), EBADF (`pid` does not hold the fd), EINVAL (UFFDIO_API has
-  /// not been done yet).
-  func uffdContext(_ pid: PID, _ uffd: UserfaultfdCtx.ID) throws(KernelError) -> UserfaultfdCtx {
+  /// The caller's mm and the context behind its fd for `uffd`, as every ioctl but
+  /// UFFDIO_API sees them: ESRCH (no such process), EBADF (`pid` does not hold the fd),
+  /// EINVAL (UFFDIO_API has not been done yet).
+  func uffdContext(_ pid: PID, _ uffd: UserfaultfdCtx.ID) throws(KernelError) -> (MM, UserfaultfdCtx) {
     let mm = try mm(pid)
     if lastUffd?.pid == pid && lastUffd?.id == uffd && lastUffd?.generation == mm.uffdsGeneration {
-      return lastUffd!.ctx
+      return (mm, lastUffd!.ctx)
     }
     guard mm.uffds.contains(uffd), let ctx = uffds[uffd] else {
       throw KernelError(.EBADF, "\(pid) holds no fd for \(uffd)")
@@ -227,7 +236,7 @@ extension World {
       throw KernelError(.EINVAL, "\(uffd) has not done UFFDIO_API")
     }
     lastUffd = UffdLookup(pid: pid, generation: mm.uffdsGeneration, id: uffd, ctx: ctx)
-    return ctx
+    return (mm, ctx)
   }
 
   /// `validate_range` (6.18 with the stable backport that dropped the `mmap_min_addr`
@@ -240,9 +249,13 @@ extension World {
   /// `validate_unaligned_range`: the length and TASK_SIZE checks without the alignment of
   /// `start` (UFFDIO_COPY's src may be unaligned).
   func validateUnalignedUffdRange(_ start: VirtAddr, _ len: UInt64, _ what: String) throws(KernelError) {
-    guard len & (pageSize - 1) == 0 else { throw KernelError(.EINVAL, "length 0x\(String(len, radix: 16)) is not a page multiple") }
+    guard len & (pageSize - 1) == 0 else {
+      throw KernelError(.EINVAL, "length 0x\(String(len, radix: 16)) is not a page multiple")
+    }
     guard len != 0 else { throw KernelError(.EINVAL, "length is 0") }
-    guard start.rawValue < taskSize else { throw KernelError(.EINVAL, "\(what) start \(start) is at or above TASK_SIZE") }
+    guard start.rawValue < taskSize else {
+      throw KernelError(.EINVAL, "\(what) start \(start) is at or above TASK_SIZE")
+    }
     guard len <= taskSize - start.rawValue else {
       throw KernelError(.EINVAL, "\(what) [\(start), +0x\(String(len, radix: 16))) runs past TASK_SIZE")
     }
