@@ -139,6 +139,7 @@ extension World {
 
   /// `move_pages()`: the VMA stage and the page walk. Returns the bytes moved and the
   /// error that stopped the walk.
+  @inline(__always)
   private func movePages(
     _ mm: MM, _ uffd: UserfaultfdCtx.ID, dst: VirtAddr, src: VirtAddr, length: UInt64, allowSrcHoles: Bool
   ) -> (UInt64, KernelError?) {

@@ -224,6 +224,7 @@ extension World {
   /// The caller's mm and the context behind its fd for `uffd`, as every ioctl but
   /// UFFDIO_API sees them: ESRCH (no such process), EBADF (`pid` does not hold the fd),
   /// EINVAL (UFFDIO_API has not been done yet).
+  @inline(__always)
   func uffdContext(_ pid: PID, _ uffd: UserfaultfdCtx.ID) throws(KernelError) -> (MM, UserfaultfdCtx) {
     let mm = try mm(pid)
     if lastUffd?.pid == pid && lastUffd?.id == uffd && lastUffd?.generation == mm.uffdsGeneration {
@@ -241,14 +242,23 @@ extension World {
 
   /// `validate_range` (6.18 with the stable backport that dropped the `mmap_min_addr`
   /// bound): page-aligned start, non-empty page-multiple length, inside TASK_SIZE.
-  func validateUffdRange(_ start: VirtAddr, _ len: UInt64, _ what: String) throws(KernelError) {
+  @inline(__always)
+  func validateUffdRange(_ start: VirtAddr, _ len: UInt64, _ what: StaticString) throws(KernelError) {
+    if start.isPageAligned && isValidUffdLength(start, len) { return }
     guard start.isPageAligned else { throw KernelError(.EINVAL, "\(what) start \(start) is not page aligned") }
     try validateUnalignedUffdRange(start, len, what)
   }
 
+  /// The conditions `validate_unaligned_range` checks, all at once (the checks that
+  /// name the failing one run only when this is false).
+  @inline(__always)
+  private func isValidUffdLength(_ start: VirtAddr, _ len: UInt64) -> Bool {
+    len & (pageSize - 1) == 0 && len != 0 && start.rawValue < taskSize && len <= taskSize - start.rawValue
+  }
+
   /// `validate_unaligned_range`: the length and TASK_SIZE checks without the alignment of
   /// `start` (UFFDIO_COPY's src may be unaligned).
-  func validateUnalignedUffdRange(_ start: VirtAddr, _ len: UInt64, _ what: String) throws(KernelError) {
+  func validateUnalignedUffdRange(_ start: VirtAddr, _ len: UInt64, _ what: StaticString) throws(KernelError) {
     guard len & (pageSize - 1) == 0 else {
       throw KernelError(.EINVAL, "length 0x\(String(len, radix: 16)) is not a page multiple")
     }
