@@ -224,20 +224,32 @@ extension World {
   /// The caller's mm and the context behind its fd for `uffd`, as every ioctl but
   /// UFFDIO_API sees them: ESRCH (no such process), EBADF (`pid` does not hold the fd),
   /// EINVAL (UFFDIO_API has not been done yet).
-  @inline(__always)
   func uffdContext(_ pid: PID, _ uffd: UserfaultfdCtx.ID) throws(KernelError) -> (MM, UserfaultfdCtx) {
-    let mm = try mm(pid)
-    if lastUffd?.pid == pid && lastUffd?.id == uffd && lastUffd?.generation == mm.uffdsGeneration {
-      return (mm, lastUffd!.ctx)
+    let (mm, _) = try uffdContextRef(pid, uffd)
+    return (mm.takeUnretainedValue(), uffds[uffd]!)
+  }
+
+  /// The checks of ``uffdContext(_:_:)``, answering with the caller's mm unretained (see
+  /// ``processRef(_:)``) and the pid of the fd's mm (`ctx->mm`), and remembering the
+  /// lookup for the next ioctl on the same fd.
+  @inline(__always)
+  func uffdContextRef(_ pid: PID, _ uffd: UserfaultfdCtx.ID) throws(KernelError) -> (Unmanaged<MM>, PID) {
+    let ref = try mmRef(pid)
+    let ctxMM = try ref.borrow { mm throws(KernelError) -> PID in
+      let generation = mm.uffdsGeneration
+      if let last = lastUffd, last.pid == pid, last.id == uffd, last.generation == generation {
+        return last.ctxMM
+      }
+      guard mm.uffds.contains(uffd), let ctx = uffds[uffd] else {
+        throw KernelError(.EBADF, "\(pid) holds no fd for \(uffd)")
+      }
+      guard ctx.initialized else {
+        throw KernelError(.EINVAL, "\(uffd) has not done UFFDIO_API")
+      }
+      lastUffd = UffdLookup(pid: pid, generation: generation, id: uffd, ctxMM: ctx.mm)
+      return ctx.mm
     }
-    guard mm.uffds.contains(uffd), let ctx = uffds[uffd] else {
-      throw KernelError(.EBADF, "\(pid) holds no fd for \(uffd)")
-    }
-    guard ctx.initialized else {
-      throw KernelError(.EINVAL, "\(uffd) has not done UFFDIO_API")
-    }
-    lastUffd = UffdLookup(pid: pid, generation: mm.uffdsGeneration, id: uffd, ctx: ctx)
-    return (mm, ctx)
+    return (ref, ctxMM)
   }
 
   /// `validate_range` (6.18 with the stable backport that dropped the `mmap_min_addr`
