@@ -25,7 +25,7 @@ public final class World {
   /// any change to `processes` forgets it.
   private var lastProcess: Unmanaged<MM>?
   /// Physical frames, indexed by `pfn - firstPFN`.
-  public internal(set) var folios: ContiguousArray<Folio> = []
+  public internal(set) var folios = FolioArray()
   var freeFrames: [UInt32] = []
   /// Byte-level writes, keyed by ``Folio/sparse``.
   var sparseContents: [UInt32: [UInt16: UInt8]] = [:]

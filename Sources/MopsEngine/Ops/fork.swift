@@ -78,11 +78,11 @@ extension World {
       var writeProtected = 0
       let table = parent.pageTable.modifyTable(key) { t in
         t.entries.withUnsafeMutableBufferPointer { e in
-          folios.withUnsafeMutableBufferPointer { f in
+          folios.withUnsafeMutableAccess { f in
             for i in lo..<hi {
               let pte = e[i]
               guard pte.isPage else {
-                if !pte.isNone { copied += 1 }
+                if !pte.isNone { copied &+= 1 }
                 continue
               }
               let s = Int(truncatingIfNeeded: pte.pfn.rawValue &- World.firstPFN)
@@ -90,13 +90,13 @@ extension World {
                 pinned.append(VirtAddr((base + UInt64(i)) << pageShift))
                 continue
               }
-              copied += 1
+              copied &+= 1
               f[s].mapcount += 1
-              f[s].flags.remove(.anonExclusive)
+              f[s].flags.subtract(.anonExclusive)
               f[s].sharedSince = event
               if pte.isWritable {
                 e[i] = pte.withWritable(false)
-                writeProtected += 1
+                writeProtected &+= 1
               }
             }
           }
