@@ -182,7 +182,7 @@ public struct VMATree: Sendable, Sequence {
   public mutating func insert(_ vma: VMA) {
     count += 1
     guard !chunks.isEmpty else {
-      chunks = [[vma]]
+      chunks = [VMATree.newChunk(with: vma)]
       chunkEnds = [vma.vmEnd]
       chunkGaps = [nil]
       return
@@ -249,34 +249,64 @@ public struct VMATree: Sendable, Sequence {
   /// counts it), splitting the chunk in two halves when it overflows. Returns where
   /// `vma` ended up.
   private mutating func insert(_ vma: VMA, at i: Index) -> Index {
-    let c = i.chunk
+    var c = i.chunk
+    var slot = i.slot
+    if chunks[c].count == VMATree.chunkCapacity {
+      // A full chunk makes room first, so no chunk's storage ever grows or moves.
+      if slot == VMATree.chunkCapacity {
+        // At its end (mappings placed in address order, a VMA cut up from its start):
+        // the VMA starts the next chunk, leaving this one full.
+        chunks.insert(VMATree.newChunk(with: vma), at: c + 1)
+        chunkEnds.insert(vma.vmEnd, at: c + 1)
+        chunkGaps.insert(nil, at: c + 1)
+        finger = Index(chunk: c + 1, slot: 0)
+        return finger
+      }
+      // Elsewhere: the upper half moves to a new chunk.
+      let half = VMATree.chunkCapacity / 2
+      var upper = VMATree.newChunk()
+      upper.append(contentsOf: chunks[c][half...])
+      chunks[c].removeSubrange(half...)
+      chunks.insert(upper, at: c + 1)
+      chunkEnds.insert(upper[upper.count - 1].vmEnd, at: c + 1)
+      chunkGaps.insert(nil, at: c + 1)
+      chunkEnds[c] = chunks[c][half - 1].vmEnd
+      if slot > half {
+        c += 1
+        slot -= half
+      }
+    }
     // Array.insert(_:at:) goes through the generic replaceSubrange; a VMA is plain
     // data, so append and slide the tail up one slot instead.
     chunks.withUnsafeMutableBufferPointer { chunks in
       chunks[c].append(vma)
-      let tail = chunks[c].count &- 1 &- i.slot
+      let tail = chunks[c].count &- 1 &- slot
       if tail > 0 {
         chunks[c].withUnsafeMutableBufferPointer { slots in
-          let at = slots.baseAddress! + i.slot
+          let at = slots.baseAddress! + slot
           (at + 1).update(from: at, count: tail)
           at.pointee = vma
         }
       }
     }
     chunkGaps[c] = nil
-    var at = i
-    if chunks[c].count > VMATree.chunkCapacity {
-      let half = chunks[c].count / 2
-      let upper = Array(chunks[c][half...])
-      chunks[c].removeSubrange(half...)
-      chunks.insert(upper, at: c + 1)
-      chunkEnds.insert(upper[upper.count - 1].vmEnd, at: c + 1)
-      chunkGaps.insert(nil, at: c + 1)
-      if i.slot >= half { at = Index(chunk: c + 1, slot: i.slot - half) }
-    }
     chunkEnds[c] = chunks[c][chunks[c].count - 1].vmEnd
-    finger = at
-    return at
+    finger = Index(chunk: c, slot: slot)
+    return finger
+  }
+
+  /// An empty chunk with room for `chunkCapacity` VMAs, allocated once.
+  private static func newChunk() -> [VMA] {
+    var chunk: [VMA] = []
+    chunk.reserveCapacity(chunkCapacity)
+    return chunk
+  }
+
+  /// A chunk holding just `vma`.
+  private static func newChunk(with vma: VMA) -> [VMA] {
+    var chunk = newChunk()
+    chunk.append(vma)
+    return chunk
   }
 
   /// Removes and returns the VMA starting exactly at `start`, if there is one.
