@@ -94,7 +94,13 @@ public struct UnsafeMutableFolios {
   public let count: Int
 
   public subscript(i: Int) -> Folio {
-    unsafeAddress { UnsafePointer(chunks[i >> FolioArray.chunkShift] + (i & FolioArray.slotMask)) }
-    nonmutating unsafeMutableAddress { chunks[i >> FolioArray.chunkShift] + (i & FolioArray.slotMask) }
+    unsafeAddress { UnsafePointer(pointer(i)) }
+    nonmutating unsafeMutableAddress { pointer(i) }
+  }
+
+  /// The address of folio `i` (valid for the duration of the access).
+  @inline(__always)
+  public func pointer(_ i: Int) -> UnsafeMutablePointer<Folio> {
+    chunks[i >> FolioArray.chunkShift] + (i & FolioArray.slotMask)
   }
 }

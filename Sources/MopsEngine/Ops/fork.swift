@@ -85,15 +85,15 @@ extension World {
                 if !pte.isNone { copied &+= 1 }
                 continue
               }
-              let s = Int(truncatingIfNeeded: pte.pfn.rawValue &- World.firstPFN)
-              if maybePinnedCopies && f[s].isAnonExclusive && f[s].isMaybeDMAPinned {
+              let folio = f.pointer(Int(truncatingIfNeeded: pte.pfn.rawValue &- World.firstPFN))
+              if maybePinnedCopies && folio.pointee.isAnonExclusive && folio.pointee.isMaybeDMAPinned {
                 pinned.append(VirtAddr((base + UInt64(i)) << pageShift))
                 continue
               }
               copied &+= 1
-              f[s].mapcount += 1
-              f[s].flags.subtract(.anonExclusive)
-              f[s].sharedSince = event
+              folio.pointee.mapcount += 1
+              folio.pointee.flags.subtract(.anonExclusive)
+              folio.pointee.sharedSince = event
               if pte.isWritable {
                 e[i] = pte.withWritable(false)
                 writeProtected &+= 1

@@ -230,6 +230,7 @@ extension World {
 
   /// The VMA checks of `move_pages()` after the lookups (C5–C8) and
   /// `validate_move_areas()` (C9), in the kernel's order.
+  @inline(__always)
   private func validateMoveVMAs(_ uffd: UserfaultfdCtx.ID, src: VMA, srcEnd: VirtAddr, dst: VMA, dstEnd: VirtAddr)
     -> KernelError?
   {

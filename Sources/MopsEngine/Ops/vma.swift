@@ -161,7 +161,11 @@ extension World {
     proposed.vmStart = start
     proposed.vmEnd = end
     proposed.vmPgoff = vma.linearPageIndex(start)
-    if let merged = mergeExistingRange(mm, vma, proposed) { return merged }
+    // Only a range touching the VMA's start or end can merge (checked here first: a
+    // range strictly inside is the common case and has nothing to look up).
+    if start == vma.vmStart || end == vma.vmEnd, let merged = mergeExistingRange(mm, vma, proposed) {
+      return merged
+    }
     if vma.vmStart < start && vma.vmEnd > end && mm.mapCount &+ 1 < maxMapCount {
       // Both splits will pass their map_count check: cut the VMA in three at once
       // (same VMAs, counters and shmem references as the two splits below).

@@ -77,6 +77,7 @@ extension World {
   }
 
   /// Records that one more VMA refers to a shmem object (split, fork, mremap copy).
+  @inline(__always)
   func addShmemRef(_ id: ShmemObject.ID?) {
     if let id { shmemObjects[id]!.vmaRefs += 1 }
   }
