@@ -233,12 +233,33 @@ public struct VMATree: Sendable, Sequence {
   ///                      start               end
   @discardableResult
   mutating func split(_ i: Index, at start: VirtAddr, _ end: VirtAddr, middle: VMA) -> Index {
-    var upper = chunks[i.chunk][i.slot]
+    let c = i.chunk
+    var upper = chunks[c][i.slot]
     upper.vmPgoff = upper.linearPageIndex(end)
     upper.vmStart = end
-    chunks[i.chunk][i.slot].vmEnd = start
     count += 2
-    let at = insert(middle, at: Index(chunk: i.chunk, slot: i.slot &+ 1))
+    if chunks[c].count &+ 2 <= VMATree.chunkCapacity {
+      // Room for both new pieces: one append-and-slide.
+      let slot = i.slot &+ 1
+      chunks.withUnsafeMutableBufferPointer { chunks in
+        chunks[c].append(middle)
+        chunks[c].append(upper)
+        chunks[c].withUnsafeMutableBufferPointer { slots in
+          let lower = slots.baseAddress! + i.slot
+          let tail = slots.count &- 2 &- slot
+          if tail > 0 { (lower + 3).update(from: lower + 1, count: tail) }
+          lower.pointee.vmEnd = start
+          (lower + 1).pointee = middle
+          (lower + 2).pointee = upper
+        }
+      }
+      chunkGaps[c] = nil
+      chunkEnds[c] = chunks[c][chunks[c].count &- 1].vmEnd
+      finger = Index(chunk: c, slot: slot &+ 1)
+      return Index(chunk: c, slot: slot)
+    }
+    chunks[c][i.slot].vmEnd = start
+    let at = insert(middle, at: Index(chunk: c, slot: i.slot &+ 1))
     // Inserting the upper piece may split the chunk and move the middle one. (Two
     // statements: `index(before: insert(…))` would copy the tree before inserting.)
     let upperIndex = insert(upper, at: Index(chunk: at.chunk, slot: at.slot &+ 1))
