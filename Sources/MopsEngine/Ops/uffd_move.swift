@@ -33,13 +33,34 @@ public struct UffdioResult: Hashable, Sendable, CustomStringConvertible {
   /// Why the walk stopped, in kernel terms: the returned error, or — for a partial result —
   /// the error the kernel does not report (re-issuing from the stopping point shows it).
   /// `nil` when everything was done.
-  public var error: KernelError?
+  public var error: KernelError? {
+    get { errorBox?.error }
+    set { errorBox = newValue.map(ErrorBox.init) }
+  }
+
+  /// The error behind one reference, so that a result without one copies and goes away
+  /// as plain data (held inline, its strings and arrays cost every successful move a
+  /// copy and a destroy of an empty `KernelError?`).
+  private var errorBox: ErrorBox?
+
+  private final class ErrorBox: Hashable, Sendable {
+    let error: KernelError
+    init(_ error: KernelError) { self.error = error }
+    static func == (a: ErrorBox, b: ErrorBox) -> Bool { a.error == b.error }
+    func hash(into hasher: inout Hasher) { hasher.combine(error) }
+  }
 
   public init(errno: Errno?, field: Int64?, bytes: UInt64, error: KernelError?) {
     self.errno = errno
     self.field = field
     self.bytes = bytes
-    self.error = error
+    self.errorBox = error.map(ErrorBox.init)
+  }
+
+  /// Everything done: `bytes` moved, copied or zero-filled.
+  @inline(__always)
+  static func done(_ bytes: UInt64) -> UffdioResult {
+    UffdioResult(errno: nil, field: Int64(bytes), bytes: bytes, error: nil)
   }
 
   /// Rejected before the field is written (argument checks, unknown fd, cross-mm MOVE).
@@ -135,7 +156,7 @@ extension World {
     let (moved, error) = mm._withUnsafeGuaranteedRef {
       movePages($0, uffd, dst: dst, src: src, length: length, allowSrcHoles: mode.contains(.allowSrcHoles))
     }
-    guard let error else { return UffdioResult(errno: nil, field: Int64(moved), bytes: moved, error: nil) }
+    guard let error else { return .done(moved) }
     return .walked(length: length, done: moved, error: error)
   }
 
