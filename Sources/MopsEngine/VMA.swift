@@ -88,9 +88,11 @@ public struct VMATree: Sendable, Sequence {
 
   /// `find_vma`: the position of the first VMA with `vmEnd > addr`, if any.
   public func index(above addr: VirtAddr) -> Index? {
-    if finger.chunk < chunks.count && finger.slot < chunks[finger.chunk].count {
-      let vma = chunks[finger.chunk][finger.slot]
-      if vma.vmStart <= addr && addr < vma.vmEnd { return finger }
+    if finger.chunk < chunks.count {
+      let hit = chunks[finger.chunk].withUnsafeBufferPointer { chunk in
+        finger.slot < chunk.count && chunk[finger.slot].vmStart <= addr && addr < chunk[finger.slot].vmEnd
+      }
+      if hit { return finger }
     }
     let c = chunkIndex(above: addr)
     if c == chunkEnds.count { return nil }

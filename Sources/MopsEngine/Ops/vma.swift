@@ -13,6 +13,7 @@ extension World {
 
   /// `is_mergeable_vma()`: flags equal except VM_SOFTDIRTY, same file (shmem object),
   /// same userfaultfd context.
+  @inline(__always)
   func isMergeableVMA(_ existing: VMA, _ proposed: VMA) -> Bool {
     (existing.vmFlags.rawValue ^ proposed.vmFlags.rawValue) & ~VMFlags.softdirty.rawValue == 0
       && existing.shmem == proposed.shmem && existing.uffd == proposed.uffd
@@ -26,6 +27,7 @@ extension World {
   ///   the VMA an mremap copy comes from (`copiedFrom`) is a fork child;
   /// - only the target has one: refused if the target is a fork child;
   /// - otherwise both must be the same anon_vma (or both none).
+  @inline(__always)
   func isMergeableAnonVMA(target: VMA, proposed: VMA, middle: VMA?, copiedFrom: VMA?) -> Bool {
     switch (target.anonVMA == .none, proposed.anonVMA == .none) {
     case (true, false):
@@ -37,6 +39,7 @@ extension World {
 
   /// `can_vma_merge_left()`: `proposed` starts where `prev` ends and can extend it
   /// (`can_vma_merge_after`, including pgoff contiguity).
+  @inline(__always)
   func canMergeAfter(_ prev: VMA, _ proposed: VMA, middle: VMA? = nil, copiedFrom: VMA? = nil)
     -> Bool
   {
@@ -48,6 +51,7 @@ extension World {
 
   /// `can_vma_merge_before()` plus adjacency: `proposed` ends where `next` starts and
   /// `next` can be extended down over it.
+  @inline(__always)
   func canMergeBefore(_ proposed: VMA, _ next: VMA, middle: VMA? = nil, copiedFrom: VMA? = nil)
     -> Bool
   {
@@ -60,12 +64,14 @@ extension World {
   /// The extra test of a 3-way merge (`can_vma_merge_right` with `can_merge_left`):
   /// prev and next, each compatible with the middle, must also be compatible with
   /// each other (both faulted ⇒ the same anon_vma).
+  @inline(__always)
   func anonVMAsCompatible(_ prev: VMA, _ next: VMA) -> Bool {
     prev.anonVMA == .none || next.anonVMA == .none || prev.anonVMA == next.anonVMA
   }
 
   /// `dup_anon_vma()`: an unfaulted merge target takes the anon_vma and chain of the
   /// faulted VMA it absorbs.
+  @inline(__always)
   func dupAnonVMA(_ dst: inout VMA, from src: VMA) {
     guard src.anonVMA != .none, dst.anonVMA == .none else { return }
     dst.anonVMA = src.anonVMA
