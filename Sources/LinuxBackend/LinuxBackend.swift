@@ -1,7 +1,9 @@
 // The live kernel as a backend: every process of a script is a real, single-threaded
 // worker process (C, in CMopsLinux) that makes the real syscalls; the controller (this
 // class) places mappings in the arena, foresees userfaults, and observes the workers
-// through /proc.
+// through /proc (smaps, pagemap, kpagecount, kpageflags) and, for page contents, through
+// plain loads made by the worker itself (no /proc/PID/mem: see ``pages(of:at:count:)``).
+// No observation takes a page reference or faults a page in.
 //
 // Workers: forked by a spawner thread of the controller that never ends (so
 // PR_SET_PDEATHSIG only fires when the controller dies), pinned to one CPU, and reaped on
@@ -651,9 +653,18 @@ public final class LinuxBackend: Backend {
 
   /// Pages of `pid` from /proc/PID/pagemap (present bit 63, shared/file bit 61, exclusive
   /// bit 56, PFN), /proc/kpagecount (mapcount) and /proc/kpageflags (ZERO_PAGE bit 24;
-  /// bit 34 = PG_anon_exclusive on ANON bit 12 pages); contents only of present pages.
-  /// Without frames, the zero page is recognised with PAGEMAP_SCAN. The range must lie in
-  /// the arena. Never faults a page in.
+  /// bit 34 = PG_anon_exclusive on ANON bit 12 pages). Without frames, the zero page is
+  /// recognised with PAGEMAP_SCAN. The range must lie in the arena.
+  ///
+  /// Observing changes nothing: none of these reads takes a page reference or faults a
+  /// page in. Contents are read only for present pages, inside the worker with plain
+  /// loads (``peek(_:_:)``), never through /proc/PID/mem or process_vm_readv: those go
+  /// through GUP with FOLL_TOUCH, which marks the folio accessed and, the second time,
+  /// activates it — parking it with an extra reference in the reader's per-CPU LRU
+  /// batch. The next write fault then copies a page the kernel would otherwise reuse
+  /// (wp_can_reuse_anon_folio() sees refcount 2), and MADV_PAGEOUT keeps a lazy-free page
+  /// it would discard (probed on 6.18.44). A present page in a VMA without PROT_READ
+  /// cannot be loaded without a fault: its contents are `nil` (not observed).
   public func pages(of pid: PID, at addr: VirtAddr, count: Int) throws(BackendError) -> [PageInfo] {
     let w = try worker(pid)
     guard count > 0 else { return [] }
@@ -675,6 +686,8 @@ public final class LinuxBackend: Backend {
     }
     var result: [PageInfo] = []
     result.reserveCapacity(count)
+    var loadable: [Int] = []
+    var readable = try readableRanges(w, start.rawValue, start.rawValue + length)
     for (i, e) in entries.enumerated() {
       let page = start + UInt64(i) << pageShift
       guard e & (1 << 63) != 0 else {
@@ -700,23 +713,63 @@ public final class LinuxBackend: Backend {
         isZero = flags[0] & (1 << 24) != 0
         if !isZero, flags[0] & (1 << 12) != 0 { anonExclusive = flags[0] & (1 << 34) != 0 }
       }
+      while let r = readable.first, r.upperBound <= page.rawValue { readable.removeFirst() }
+      if !isZero, let r = readable.first, r.contains(page.rawValue) { loadable.append(i) }
       result.append(
         PageInfo(
           addr: page, state: isZero ? .zeroPage : .present, pfn: pfn, mapcount: mapcount, exclusive: exclusive,
-          anonExclusive: anonExclusive, writable: nil, shared: shared,
-          contents: isZero ? .zero : contents(w, page)))
+          anonExclusive: anonExclusive, writable: nil, shared: shared, contents: isZero ? .zero : nil))
+    }
+    for (i, c) in try peek(w, loadable.map { start.rawValue + UInt64($0) << pageShift }) {
+      result[loadable[i]].contents = c
     }
     return result
   }
 
-  /// The bytes of a present page through /proc/PID/mem (reading a present page never
-  /// faults; the callers never read a page that is not present, because that would map
-  /// the zero page there).
-  private func contents(_ w: Worker, _ page: VirtAddr) -> PageContents? {
-    var buf = [UInt8](repeating: 0, count: Int(pageSize))
-    let n = buf.withUnsafeMutableBytes { pread(w.memFD, $0.baseAddress, $0.count, off_t(page.rawValue)) }
-    guard n == Int(pageSize) else { return nil }
-    return PageContents(page: buf)
+  /// The parts of `[from, to)` covered by VMAs with PROT_READ (VM_READ), in order.
+  private func readableRanges(_ w: Worker, _ from: UInt64, _ to: UInt64) throws(BackendError) -> [Range<UInt64>] {
+    try smaps(w).compactMap { v in
+      guard v.info.flags.contains(.read) else { return nil }
+      let lo = max(from, v.info.start.rawValue)
+      let hi = min(to, v.info.end.rawValue)
+      return lo < hi ? lo..<hi : nil
+    }
+  }
+
+  /// The contents of the present, readable pages at `addrs` (ascending), read by the
+  /// worker with plain loads (MOPS_OP_PEEK), by index into `addrs`. A page the worker
+  /// could not load is left out (not observed).
+  private func peek(_ w: Worker, _ addrs: [UInt64]) throws(BackendError) -> [(Int, PageContents)] {
+    var found: [(Int, PageContents)] = []
+    var i = 0
+    while i < addrs.count {
+      // One run of consecutive pages per request.
+      var n = 1
+      while i + n < addrs.count, n < 4096, addrs[i + n] == addrs[i] + UInt64(n) << pageShift { n += 1 }
+      let r = try call(w, MOPS_OP_PEEK, [addrs[i], UInt64(n)])
+      guard r.status == WorkerStatus.ok, r.raw.value > 0, r.raw.value <= UInt64(n) else {
+        throw BackendError("worker \(w.pid.rawValue) could not read page contents at \(VirtAddr(addrs[i])): \(r.errno)")
+      }
+      let p = r.payload
+      var at = 0
+      for k in 0..<Int(r.raw.value) {
+        guard at < p.count else { throw BackendError("worker \(w.pid.rawValue) sent a short page-contents answer") }
+        switch Int32(p[at]) {
+        case Int32(MOPS_PEEK_UNIFORM.rawValue) where at + 1 < p.count:
+          found.append((i + k, PageContents(fill: p[at + 1], bytes: [:])))
+          at += 2
+        case Int32(MOPS_PEEK_PAGE.rawValue) where at + 1 + Int(pageSize) <= p.count:
+          found.append((i + k, PageContents(page: Array(p[(at + 1)..<(at + 1 + Int(pageSize))]))))
+          at += 1 + Int(pageSize)
+        case Int32(MOPS_PEEK_FAULT.rawValue):
+          at += 1
+        default:
+          throw BackendError("worker \(w.pid.rawValue) sent a malformed page-contents answer")
+        }
+      }
+      i += Int(r.raw.value)
+    }
+    return found
   }
 }
 
