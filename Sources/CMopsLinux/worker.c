@@ -15,6 +15,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/time.h>
@@ -250,6 +251,33 @@ static void peek(uint64_t addr, uint64_t npages, struct mops_reply *r) {
   r->count = peek_used;
 }
 
+static void syscall_result(long rc, struct mops_reply *r);
+
+// mremap() with RLIMIT_AS's soft limit at 0 for the duration of the call: every
+// may_expand_vm() fails, so a MAYMOVE|DONTUNMAP call without FIXED runs all of the
+// kernel's checks up to may_expand_vm(old_len) in mremap_to() and stops there with
+// ENOMEM, before it places (or changes) anything. The limit is restored before answering.
+static void mremap_nogrow(const uint64_t *a, struct mops_reply *r) {
+  struct rlimit saved, none;
+  if (getrlimit(RLIMIT_AS, &saved) != 0) {
+    r->status = MOPS_ERRNO;
+    r->err = errno;
+    return;
+  }
+  none = saved;
+  none.rlim_cur = 0;
+  if (setrlimit(RLIMIT_AS, &none) != 0) {
+    r->status = MOPS_ERRNO;
+    r->err = errno;
+    return;
+  }
+  long rc = syscall(SYS_mremap, a[0], a[1], a[2], a[3], a[4]);
+  int err = errno;
+  if (setrlimit(RLIMIT_AS, &saved) != 0) _exit(1);  // never continue with a limit of 0
+  errno = err;
+  syscall_result(rc, r);
+}
+
 // A long-term FOLL_PIN|FOLL_WRITE of the range: one io_uring instance with one fixed buffer.
 static void pin(uint64_t addr, uint64_t len, struct mops_reply *r) {
   if (npins == MAX_PINS) {
@@ -445,6 +473,9 @@ static _Noreturn void serve(void) {
       } else {
         r.count = (uint32_t)a[1];
       }
+      break;
+    case MOPS_OP_MREMAP_NOGROW:
+      mremap_nogrow(a, &r);
       break;
     case MOPS_OP_PEEK:
       peek(a[0], a[1], &r);

@@ -71,6 +71,7 @@ enum mops_op {
   MOPS_OP_UFFDIO_ZEROPAGE,    ///< fd, dst, len, mode → field
   MOPS_OP_RESIDENT,      ///< addr, npages: mincore() vector as payload
   MOPS_OP_PEEK,          ///< addr, npages (at most 4096): contents by plain loads → value = pages done; payload = records
+  MOPS_OP_MREMAP_NOGROW, ///< as MOPS_OP_MREMAP, with RLIMIT_AS's soft limit at 0 during the call
 };
 
 /// MOPS_OP_PEEK observes page contents the way the script's own process would read
