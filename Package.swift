@@ -9,6 +9,7 @@ let package = Package(
     .executable(name: "mops-bench", targets: ["MopsBench"]),
     .library(name: "MopsSyntax", targets: ["MopsSyntax"]),
     .executable(name: "mops-syntax-bench", targets: ["MopsSyntaxBench"]),
+    .executable(name: "mops-repl-bench", targets: ["MopsREPLBench"]),
   ],
   dependencies: [
     .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2")
@@ -18,7 +19,7 @@ let package = Package(
     .executableTarget(
       name: "mops",
       dependencies: [
-        "MopsFixtures", "MopsFuzz", "MopsInterpreter", "MopsSyntax",
+        "MopsFixtures", "MopsFuzz", "MopsInterpreter", "MopsREPL", "MopsSyntax",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ]),
     // Vocabulary shared by every layer: errno, signals, syscall flag sets, typed
@@ -47,7 +48,9 @@ let package = Package(
     // The live kernel as a backend: worker processes, arena placement, /proc observations.
     .target(name: "LinuxBackend", dependencies: ["MopsBackend", "MopsABI", "CMopsLinux"]),
     // Engine throughput and memory figures (`swift run -c release mops-bench`).
-    .executableTarget(name: "MopsBench", dependencies: ["MopsEngine", "CMopsLinux"]),
+    .executableTarget(
+      name: "MopsBench",
+      dependencies: ["MopsEngine", "CMopsLinux", "MopsInterpreter", "MopsSyntax", "SimBackend", "MopsBackend"]),
     .testTarget(name: "MopsEngineTests", dependencies: ["MopsEngine"]),
     // The .mops language: source text → tokens → syntax tree → checked script, with
     // diagnostics rendered in one place. Depends on the ABI for kernel names only.
@@ -60,6 +63,19 @@ let package = Package(
     .testTarget(name: "MopsFixturesTests", dependencies: ["MopsFixtures"]),
     .testTarget(name: "MopsCLITests", dependencies: ["mops"]),
     .testTarget(name: "LinuxBackendTests", dependencies: ["LinuxBackend", "MopsBackend", "MopsABI", "CMopsLinux"]),
+    // libedit (line editing, history, completion) through its readline-compatible API.
+    .systemLibrary(name: "CEditLine", providers: [.apt(["libedit-dev"])]),
+    // The interactive loop: line readers (libedit, plain stdin), sessions with undo,
+    // meta commands, :save and :record.
+    .target(
+      name: "MopsREPL", dependencies: ["MopsInterpreter", "MopsSyntax", "MopsBackend", "CEditLine"]),
+    // Statement latency at the prompt on a session holding many pages
+    // (`swift run -c release mops-repl-bench`).
+    .executableTarget(name: "MopsREPLBench", dependencies: ["MopsREPL", "SimBackend"]),
+    // Unit tests of the loop, and end-to-end tests driving the built `mops` through a
+    // pseudo-terminal (repl_pty.py).
+    .testTarget(
+      name: "MopsREPLTests", dependencies: ["MopsREPL", "MopsFixtures", "SimBackend"], exclude: ["repl_pty.py"]),
   ],
   swiftLanguageModes: [.v6]
 )

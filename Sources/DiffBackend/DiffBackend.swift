@@ -16,8 +16,6 @@ public final class DiffBackend: Backend {
   var pids: [PID: PID] = [:]
   var uffds: [UffdHandle: UffdHandle] = [:]
   var framePairs = FramePairing()
-  /// The frame pair each present page showed after the previous statement.
-  var framesByPage: [PageKey: (PFN, PFN)] = [:]
   /// The description of the statement being run, for reports (set by `setTag`).
   var tag = 0
 
@@ -157,21 +155,6 @@ public final class DiffBackend: Backend {
       }
     }
     framePairs.forgetFramesNotIn(Set(frames.map(\.2)), Set(frames.map(\.3)))
-    // Pairs are dropped as soon as either frame is freed (freed frames are recycled), so
-    // a copy on one side where the other reuses in place (the old frame freed in the
-    // same step) would re-pair silently: compare each page with what it mapped after
-    // the previous statement instead.
-    var here: [PageKey: (PFN, PFN)] = [:]
-    for (pid, addr, x, y) in frames {
-      let key = PageKey(pid: pid, addr: addr)
-      here[key] = (x, y)
-      guard let (px, py) = framesByPage[key], (px == x) != (py == y), diffs.count < 8 else { continue }
-      diffs.append(
-        px == x
-          ? "\(pid) page \(addr): frame identity: \(reference.name) still maps the same frame (\(x)), but \(other.name) replaced \(py) by \(y)"
-          : "\(pid) page \(addr): frame identity: \(reference.name) replaced \(px) by \(x), but \(other.name) still maps the same frame (\(y))")
-    }
-    framesByPage = here
     for (pid, addr, x, y) in frames where diffs.count < 8 {
       if let d = framePairs.pair(x, y, referenceName: reference.name, otherName: other.name) {
         diffs.append("\(pid) page \(addr): \(d)")
@@ -195,12 +178,6 @@ public final class DiffBackend: Backend {
     reference.shutdown()
     other.shutdown()
   }
-}
-
-/// A page of a process (reference pid).
-struct PageKey: Hashable {
-  var pid: PID
-  var addr: VirtAddr
 }
 
 /// The parts of a VMA both sides can see.
@@ -248,11 +225,12 @@ struct FramePairing {
       ?? field("anon-exclusive", a.anonExclusive, b.anonExclusive) ?? field("contents", a.contents, b.contents)
   }
 
-  /// Frames freed since the last comparison may be reused for other pages on either
-  /// side: pairs whose frame is no longer mapped anywhere are dropped. (A frame replaced
-  /// on one side only is caught page by page in ``DiffBackend/compareStates(after:)``.)
+  /// Frames freed on both sides since the last comparison may be reused for other
+  /// pages: pairs whose frames are no longer mapped anywhere, on either side, are
+  /// dropped. A pair with only one side gone stays, so a page one side reused in
+  /// place while the other copied it is reported.
   mutating func forgetFramesNotIn(_ referenceFrames: Set<PFN>, _ otherFrames: Set<PFN>) {
-    for (x, y) in forward where !referenceFrames.contains(x) || !otherFrames.contains(y) {
+    for (x, y) in forward where !referenceFrames.contains(x) && !otherFrames.contains(y) {
       forward[x] = nil
       backward[y] = nil
     }

@@ -129,7 +129,7 @@ public final class LinuxBackend: Backend {
       if let vma = try smaps(worker).first {
         throw BackendError("the arena is not empty in a fresh worker: \(vma.info.mapsLine)")
       }
-      let guardFlags: MapFlags = [.private, .anonymous, .fixedNoreplace]
+      let guardFlags: MapFlags = [.shared, .anonymous, .fixedNoreplace]
       let g = try call(
         worker, MOPS_OP_MMAP, [Arena.guardPage.rawValue, pageSize, 0, UInt64(guardFlags.rawValue)])
       guard g.raw.value == Arena.guardPage.rawValue else {

@@ -22,9 +22,10 @@ public enum Arena {
 
   /// A PROT_NONE page every backend maps at `end` in the first process, so nothing
   /// grows out of the arena: an in-place mremap growth at the top of the arena meets it
-  /// and fails (or moves) as it would against any neighbour. It is outside the arena,
-  /// so no view shows it, but it counts towards `vm.max_map_count` and is inherited by
-  /// fork like any VMA.
+  /// and fails (or moves) as it would against any neighbour. It is a shared anonymous
+  /// mapping (its own shmem file), so no mapping a script makes can ever merge with it.
+  /// It is outside the arena, so no view shows it, but it counts towards
+  /// `vm.max_map_count` and is inherited by fork like any VMA.
   public static let guardPage = end
 
   /// Whether `[addr, addr + len)` lies inside the arena (an empty range at a valid

@@ -8,11 +8,15 @@ import MopsABI
 let args = CommandLine.arguments.dropFirst()
 let runLive = !args.contains("--no-live")
 if args.contains("--help") {
-  print("usage: mops-bench [--no-live]")
+  print("usage: mops-bench [--no-live] [--script-only]")
   print("  Measures the sim engine and, unless --no-live, the live kernel doing the same work.")
   exit(0)
 }
 Live.pinToCPU0()
+if args.contains("--script-only") {
+  ScriptBench.run(lines: 100_000)
+  exit(0)
+}
 
 var bytesPerPage = 0.0
 let splitVMAs = defaultMaxMapCount
@@ -79,4 +83,5 @@ for w in workloads {
   }
 }
 print("host bytes per resident simulated page: \(fmt(bytesPerPage, 1))")
+ScriptBench.run(lines: 100_000)
 if failed { exit(1) }

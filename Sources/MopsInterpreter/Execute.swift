@@ -117,7 +117,8 @@ extension Interpreter {
       _ = try perform(.uffdioAPI(uffd: try uffdValue(uffd), api: api, features: f), s)
     case .register(let uffd, let target, let mode):
       let (a, l) = try range(target)
-      let m = try mode.raw.map { UffdRegisterMode(rawValue: try int($0)) } ?? mode.words
+      // No mode word and no raw mode means MISSING (grammar.md).
+      let m = try mode.raw.map { UffdRegisterMode(rawValue: try int($0)) } ?? (mode.words.isEmpty ? .missing : mode.words)
       _ = try perform(.uffdioRegister(uffd: try uffdValue(uffd), start: a, length: l, mode: m), s)
     case .unregister(let uffd, let target):
       let (a, l) = try range(target)
@@ -176,14 +177,18 @@ extension Interpreter {
     }
   }
 
-  /// The destination, source and length of a move or copy: the length is the
-  /// destination's when it is a range, else the source's.
+  /// The destination, source and length of a move or copy: the length is that of the
+  /// side that is a range; two ranges must have equal lengths (grammar.md).
   func movePair(_ dst: ExprID, _ src: ExprID, _ s: Statement) throws -> (VirtAddr, VirtAddr, UInt64) {
     let d = try eval(dst)
     let sv = try eval(src)
     let dAddr = try addressOf(d, span(dst))
     let sAddr = try addressOf(sv, span(src))
     switch (d, sv) {
+    case (.range(_, let dl), .range(_, let sl)) where dl != sl:
+      throw RuntimeFault(
+        message: "the destination is \(dl) bytes but the source \(sl); give both sides the same length, or one side as an address",
+        range: s.range)
     case (.range(_, let l), _), (_, .range(_, let l)): return (dAddr, sAddr, l)
     default:
       throw RuntimeFault(message: "neither side of the move says how many bytes; write a range such as `dst[0...3]`", range: s.range)

@@ -110,9 +110,11 @@ public enum StatementKind: Hashable, Sendable {
   case forLoop(ForLoop)
   /// `[NAME =] userfaultfd [nonblock|cloexec|user_mode_only] [flags N]`
   case userfaultfd(binding: Name?, flags: Options<UserfaultfdFlags>)
-  /// `api UFFD [version N] [features WORD… | features N]` (UFFDIO_API)
+  /// `api UFFD [version N] [features WORD… | features N]` (UFFDIO_API); the version
+  /// defaults to UFFD_API (0xAA), the features to none.
   case api(uffd: Name, version: ExprID?, features: Options<UffdFeatures>)
-  /// `register UFFD TARGET [missing|wp|minor] [mode N]` (UFFDIO_REGISTER)
+  /// `register UFFD TARGET [missing|wp|minor] [mode N]` (UFFDIO_REGISTER); without a
+  /// mode word or `mode N` the mode is MISSING.
   case register(uffd: Name, target: ExprID, mode: Options<UffdRegisterMode>)
   /// `unregister UFFD TARGET` (UFFDIO_UNREGISTER)
   case unregister(uffd: Name, target: ExprID)
@@ -395,10 +397,17 @@ public enum KernelConstant: Hashable, Sendable {
 /// Binary operators, loosest first in grammar.md's precedence table.
 public enum BinaryOperator: String, Hashable, Sendable {
   case or, and
-  case equal = "==", notEqual = "!=", less = "<", lessEqual = "<=", greater = ">", greaterEqual = ">="
+  case equal = "=="
+  case notEqual = "!="
+  case less = "<"
+  case lessEqual = "<="
+  case greater = ">"
+  case greaterEqual = ">="
   case bitOr = "|"
-  case add = "+", subtract = "-"
-  case multiply = "*", divide = "/"
+  case add = "+"
+  case subtract = "-"
+  case multiply = "*"
+  case divide = "/"
 
   public var isComparison: Bool {
     switch self {

@@ -15,7 +15,9 @@ public struct Checker: Sendable {
   private var scope: [String: BindingID]
 
   // Per-check state.
-  private var script = Script(statements: [], directives: [], exprs: [], strings: [], flagWords: [], symbolTable: SymbolTable(), nameSlotCount: 0)
+  private static let noScript = Script(
+    statements: [], directives: [], exprs: [], strings: [], flagWords: [], symbolTable: SymbolTable(), nameSlotCount: 0)
+  private var script = Checker.noScript
   private var diagnostics = DiagnosticBag(limit: ParserLimits.diagnosticLimit)
   private var resolutions: [BindingID] = []
   /// The script's spellings, and per symbol the binding in scope (-1 none): name
@@ -48,7 +50,7 @@ public struct Checker: Sendable {
   /// errors); returns the resolved script and the checker's diagnostics.
   public mutating func check(_ script: Script) -> (CheckedScript, DiagnosticBag) {
     self.script = script
-    defer { self.script.exprs = [] }
+    defer { self.script = Checker.noScript }
     diagnostics = DiagnosticBag(limit: ParserLimits.diagnosticLimit)
     resolutions = [BindingID](repeating: -1, count: script.nameSlotCount)
     symbols = script.symbols
@@ -95,7 +97,6 @@ public struct Checker: Sendable {
 
   /// Binds `name` to a new binding of `kind`.
   private mutating func declare(_ name: Name, _ kind: NameKind) {
-    let spelled = abbreviated(text(name))
     if let existing = lookup(name) {
       let previous = bindings[existing]
       if case .unknown = kind {
@@ -103,16 +104,19 @@ public struct Checker: Sendable {
         return
       }
       if loopDepth == 0 && !allowsRebinding {
+        let spelled = abbreviated(text(name))
         if let first = previous.range {
           diagnostics.report(
             .duplicateBinding, at: name.range, "`\(spelled)` is already bound; choose another name",
             notes: [DiagnosticNote("`\(spelled)` is first bound here", at: first)])
         } else {
-          diagnostics.report(.duplicateBinding, at: name.range, "`\(spelled)` names the initial process; choose another name")
+          diagnostics.report(
+            .duplicateBinding, at: name.range, "`\(spelled)` names the initial process; choose another name")
         }
       }
     }
     if loopDepth > 0 {
+      let spelled = abbreviated(text(name))
       diagnostics.report(
         .bindingInLoop, at: name.range,
         "a `for` body cannot bind names (`\(spelled)` would be bound once per iteration); bind it before the loop")
@@ -125,11 +129,11 @@ public struct Checker: Sendable {
 
   /// Resolves a use of `name`; nil (after reporting) when it is not bound yet.
   private mutating func resolve(_ name: Name) -> NameKind? {
-    let spelled = abbreviated(text(name))
     if let id = lookup(name) {
       resolutions[Int(name.slot)] = id
       return bindings[id].kind
     }
+    let spelled = abbreviated(text(name))
     if let later = laterBindings[name.symbolIndex], later.start > name.range.start {
       diagnostics.report(
         .usedBeforeBinding, at: name.range, "`\(spelled)` is used before it is bound; move the binding above this line",
@@ -155,23 +159,27 @@ public struct Checker: Sendable {
 
   /// A name that must be a process (`on P`, `exit P`, `… in P`).
   private mutating func expectProcess(_ name: Name) {
-    let spelled = abbreviated(text(name))
     guard let kind = resolve(name) else { return }
     switch kind {
     case .process, .unknown: return
     default:
-      diagnostics.report(.wrongKind, at: name.range, "`\(spelled)` is \(kind.phrase), but a process is needed here (`main` or a name bound by `fork`)")
+      let spelled = abbreviated(text(name))
+      diagnostics.report(
+        .wrongKind, at: name.range,
+        "`\(spelled)` is \(kind.phrase), but a process is needed here (`main` or a name bound by `fork`)")
     }
   }
 
   /// A name that must be a userfaultfd.
   private mutating func expectUffd(_ name: Name) {
-    let spelled = abbreviated(text(name))
     guard let kind = resolve(name) else { return }
     switch kind {
     case .uffd, .unknown: return
     default:
-      diagnostics.report(.wrongKind, at: name.range, "`\(spelled)` is \(kind.phrase), but a userfaultfd is needed here (bind one with `u = userfaultfd`)")
+      let spelled = abbreviated(text(name))
+      diagnostics.report(
+        .wrongKind, at: name.range,
+        "`\(spelled)` is \(kind.phrase), but a userfaultfd is needed here (bind one with `u = userfaultfd`)")
     }
   }
 
@@ -189,7 +197,9 @@ public struct Checker: Sendable {
       if let p = m.prot { expectProt(p) }
       checkRaw(m.flags, "flags")
       if m.address == nil && !m.flags.words.intersection([.fixed, .fixedNoreplace]).isEmpty {
-        diagnostics.report(.missingOption, at: s.range, "`fixed` and `noreplace` place the mapping at an exact address; add `at ADDRESS`")
+        diagnostics.report(
+          .missingOption, at: s.range, "`fixed` and `noreplace` place the mapping at an exact address; add `at ADDRESS`"
+        )
       }
       if let b = m.binding { declare(b, .region) }
     case .munmap(let t), .read(let t), .pin(let t), .unpin(let t):
@@ -206,7 +216,8 @@ public struct Checker: Sendable {
       if let a = m.newAddress { expectAddress(a, "the new address") }
       checkRaw(m.flags, "flags")
       if m.newAddress == nil && m.flags.words.contains(.fixed) {
-        diagnostics.report(.missingOption, at: s.range, "`fixed` moves the mapping to an exact address; add `at ADDRESS`")
+        diagnostics.report(
+          .missingOption, at: s.range, "`fixed` moves the mapping to an exact address; add `at ADDRESS`")
       }
       if let b = m.binding { declare(b, .region) }
     case .touch(let t, let access):
@@ -311,12 +322,15 @@ public struct Checker: Sendable {
     let d = type(of: dst)
     let s = type(of: src)
     for (e, t, side) in [(dst, d, "destination"), (src, s, "source")] where !t.isAddress {
-      diagnostics.report(.typeMismatch, at: script[e].range, "the \(side) of \(statement) must be an address or a range, not \(t.phrase)")
+      diagnostics.report(
+        .typeMismatch, at: script[e].range, "the \(side) of \(statement) must be an address or a range, not \(t.phrase)"
+      )
     }
     if d.isAddress && s.isAddress && !d.isRange && !s.isRange {
       diagnostics.report(
         .missingLength, at: script[dst].range.union(script[src].range),
-        "neither side says how many bytes to move; give a range on one side, such as `dst[0...3]` or `ADDRESS len 4 pages`")
+        "neither side says how many bytes to move; give a range on one side, such as `dst[0...3]` or `ADDRESS len 4 pages`"
+      )
     }
   }
 
@@ -331,17 +345,22 @@ public struct Checker: Sendable {
     guard s.kind.isOperation else {
       diagnostics.report(
         .outcomeNotAllowed, at: outcome.range,
-        "only operations have outcomes; assert, print, show, expect, let, on and for do not (put `=>` on the statement inside)")
+        "only operations have outcomes; assert, print, show, expect, let, on and for do not (put `=>` on the statement inside)"
+      )
       return
     }
     switch outcome.kind {
     case .signal, .userfault:
       if !isAccess {
-        diagnostics.report(.outcomeNotAllowed, at: outcome.range, "only memory accesses (touch, read, write) raise a signal or a userfault; a system call fails with an errno")
+        diagnostics.report(
+          .outcomeNotAllowed, at: outcome.range,
+          "only memory accesses (touch, read, write) raise a signal or a userfault; a system call fails with an errno")
       }
     case .errno:
       if isAccess {
-        diagnostics.report(.outcomeNotAllowed, at: outcome.range, "memory accesses do not fail with an errno; expect SIGSEGV, SIGBUS or userfault")
+        diagnostics.report(
+          .outcomeNotAllowed, at: outcome.range,
+          "memory accesses do not fail with an errno; expect SIGSEGV, SIGBUS or userfault")
       }
     case .ok, .notModelled: break
     }
@@ -349,14 +368,17 @@ public struct Checker: Sendable {
       if isMove {
         expectInt(moved, "the bytes moved")
       } else {
-        diagnostics.report(.outcomeNotAllowed, at: script[moved].range, "`moved` applies to remap, copy, zeropage and remap_anon_pages")
+        diagnostics.report(
+          .outcomeNotAllowed, at: script[moved].range, "`moved` applies to remap, copy, zeropage and remap_anon_pages")
       }
     }
     if let address = outcome.address {
       switch outcome.kind {
       case .signal, .userfault: expectAddress(address, "the faulting address")
       default:
-        diagnostics.report(.outcomeNotAllowed, at: script[address].range, "`at ADDRESS` gives the faulting address of a signal or userfault")
+        diagnostics.report(
+          .outcomeNotAllowed, at: script[address].range,
+          "`at ADDRESS` gives the faulting address of a signal or userfault")
       }
     }
   }
@@ -374,7 +396,9 @@ public struct Checker: Sendable {
 
   private mutating func expectBool(_ e: ExprID, _ what: @autoclosure () -> String) {
     let t = type(of: e)
-    if t != .bool && t != .unknown { mismatch(e, t, "a condition (a comparison, or an observation such as `present r[0]`)", what()) }
+    if t != .bool && t != .unknown {
+      mismatch(e, t, "a condition (a comparison, or an observation such as `present r[0]`)", what())
+    }
   }
 
   private mutating func expectAddress(_ e: ExprID, _ what: @autoclosure () -> String) {
@@ -400,7 +424,8 @@ public struct Checker: Sendable {
     if t != .int && t != .unknown {
       mismatch(e, t, "a byte value (a character such as 'A' or a number 0…255)", "the value")
     } else if case .integer(let v) = script[e].kind, v > 255 {
-      diagnostics.report(.valueOutOfRange, at: script[e].range, "a byte holds 0…255, not \(v); write one byte, or a string for several")
+      diagnostics.report(
+        .valueOutOfRange, at: script[e].range, "a byte holds 0…255, not \(v); write one byte, or a string for several")
     }
   }
 
@@ -435,7 +460,10 @@ public struct Checker: Sendable {
       case .unknown: return .unknown
       case .process, .uffd:
         let spelled = abbreviated(text(n))
-        diagnostics.report(.wrongKind, at: n.range, "`\(spelled)` is \(kind.phrase), not a value; use it with `on \(spelled)`, `in \(spelled)` or `via \(spelled)`")
+        diagnostics.report(
+          .wrongKind, at: n.range,
+          "`\(spelled)` is \(kind.phrase), not a value; use it with `on \(spelled)`, `in \(spelled)` or `via \(spelled)`"
+        )
         return .unknown
       }
     case .constant(let c):
@@ -454,7 +482,9 @@ public struct Checker: Sendable {
         default: (candidates, family) = (KernelNames.allConstantNames, "constant")
         }
         let id: DiagnosticID = expecting == .advice ? .unknownAdvice : .unknownConstant
-        diagnostics.report(id, at: script[e].range, "unknown \(family) `\(abbreviated(word))`" + KernelNames.didYouMean(word, among: candidates))
+        diagnostics.report(
+          id, at: script[e].range,
+          "unknown \(family) `\(abbreviated(word))`" + KernelNames.didYouMean(word, among: candidates))
         return .unknown
       }
     case .not(let operand):
@@ -480,7 +510,11 @@ public struct Checker: Sendable {
       return .range
     case .observe(let o, let operand, let process):
       if let operand {
-        if o == .size { expectRange(operand, "the operand of `size`") } else { expectAddress(operand, "the operand of `\(o.rawValue)`") }
+        if o == .size {
+          expectRange(operand, "the operand of `size`")
+        } else {
+          expectAddress(operand, "the operand of `\(o.rawValue)`")
+        }
       }
       if let process { expectProcess(process) }
       switch o {
@@ -503,14 +537,17 @@ public struct Checker: Sendable {
         let word = symbols[Int(w.symbol)]
         diagnostics.report(
           .unknownVMFlag, at: w.range,
-          "`\(abbreviated(word))` is not a VMA flag mnemonic" + KernelNames.didYouMean(word, among: KernelNames.vmFlagMnemonics)
+          "`\(abbreviated(word))` is not a VMA flag mnemonic"
+            + KernelNames.didYouMean(word, among: KernelNames.vmFlagMnemonics)
             + " (smaps VmFlags: dc wf rd wr ex …; grammar.md lists them all)")
       }
       return .bool
     }
   }
 
-  private mutating func binaryType(_ op: BinaryOperator, _ lhs: ExprID, _ rhs: ExprID, _ e: ExprID, expecting: ValueType?) -> ValueType {
+  private mutating func binaryType(
+    _ op: BinaryOperator, _ lhs: ExprID, _ rhs: ExprID, _ e: ExprID, expecting: ValueType?
+  ) -> ValueType {
     switch op {
     case .and, .or:
       expectBool(lhs, "the left side of `\(op.rawValue)`")

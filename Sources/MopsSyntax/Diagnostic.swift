@@ -94,7 +94,7 @@ public struct DiagnosticID: RawRepresentable, Hashable, Sendable, CustomStringCo
   public static let conflictingOptions = DiagnosticID(rawValue: "E0212")
   /// An option that needs another (`fixed` without `at ADDRESS`).
   public static let missingOption = DiagnosticID(rawValue: "E0213")
-  /// A statement that does not produce the value a binding wants.
+  /// A binding of a statement that gives no value (`x = munmap r`).
   public static let noValue = DiagnosticID(rawValue: "E0214")
   /// A move or copy where neither side says how many bytes.
   public static let missingLength = DiagnosticID(rawValue: "E0215")
@@ -108,6 +108,18 @@ public struct DiagnosticID: RawRepresentable, Hashable, Sendable, CustomStringCo
   public static let duplicateOption = DiagnosticID(rawValue: "W0001")
   /// A `# mops:` directive after the first statement (it still applies to the file).
   public static let lateDirective = DiagnosticID(rawValue: "W0002")
+
+  /// Every diagnostic ID, in ID order (grammar.md lists the same).
+  public static let all: [DiagnosticID] = [
+    .invalidCharacter, .numberTooLarge, .unterminatedString, .invalidEscape, .invalidCharacterLiteral,
+    .invalidNumber, .unknownOperator, .unexpectedEndOfInput, .expectedStatement, .expectedExpression,
+    .expectedToken, .unknownErrno, .unknownSignal, .invalidOutcome, .nestingTooDeep, .extraInput,
+    .unknownOption, .reservedName, .capitalizedName, .unbalancedBrace, .unknownView, .unknownCounter,
+    .undefinedName, .usedBeforeBinding, .wrongKind, .duplicateBinding, .typeMismatch, .unknownAdvice,
+    .unknownVMFlag, .unknownConstant, .outcomeNotAllowed, .valueOutOfRange, .bindingInLoop,
+    .conflictingOptions, .missingOption, .noValue, .missingLength, .invalidDirective, .duplicateOption,
+    .lateDirective,
+  ]
 }
 
 /// Secondary information attached to a ``Diagnostic``, optionally at its own range.

@@ -25,7 +25,8 @@ public struct DiagnosticRenderer: Sendable {
     var out = ""
     for d in diagnostics { out += render(d, in: file) }
     if suppressed > 0 {
-      out += "\(file.path): \(paint("note", .note)): \(suppressed) more "
+      out +=
+        "\(file.path): \(paint("note", .note)): \(suppressed) more "
         + (suppressed == 1 ? "diagnostic" : "diagnostics") + " not shown\n"
     }
     return out
@@ -84,7 +85,7 @@ public struct DiagnosticRenderer: Sendable {
     }
 
     let shownText = displayText(file, windowStart, windowEnd)
-    let gutter = String(lineNumber)
+    let gutter = String(lineNumber + file.firstLine - 1)
     let pad = String(repeating: " ", count: gutter.count)
     let shown = (cutLeft ? "…" : "") + shownText + (cutRight ? "…" : "")
     var out = " \(gutter) |" + (shown.isEmpty ? "" : " " + shown) + "\n"

@@ -9,7 +9,9 @@
 /// KEY ARG… [: reason]. Arguments are separated by spaces or commas.
 enum DirectiveParser {
   // directive = "#" "mops:" KEY { ARG } [ ":" REASON ]
-  static func parse(_ buf: UnsafeBufferPointer<UInt8>, _ range: SourceRange, _ diagnostics: inout DiagnosticBag) -> Directive? {
+  static func parse(_ buf: UnsafeBufferPointer<UInt8>, _ range: SourceRange, _ diagnostics: inout DiagnosticBag)
+    -> Directive?
+  {
     let text = String(decoding: UnsafeBufferPointer(rebasing: buf[range.start..<range.end]), as: UTF8.self)
     let body: Substring
     var reason: String?
@@ -23,7 +25,9 @@ enum DirectiveParser {
     let words = body.split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == "," }).map(String.init)
     let keys = ["skip", "only", "needs", "expect-error"]
     guard let key = words.first else {
-      diagnostics.report(.invalidDirective, at: range, "empty directive; write `# mops: skip linux: reason`, `only`, `needs` or `expect-error`")
+      diagnostics.report(
+        .invalidDirective, at: range,
+        "empty directive; write `# mops: skip linux: reason`, `only`, `needs` or `expect-error`")
       return nil
     }
     let args = Array(words.dropFirst())
@@ -37,19 +41,29 @@ enum DirectiveParser {
       var backends: [BackendName] = []
       for a in args {
         guard let b = BackendName(rawValue: a) else {
-          return bad("unknown backend `\(abbreviated(a))`" + KernelNames.didYouMean(a, among: BackendName.allCases.map(\.rawValue)) + " (backends: sim, linux, both)")
+          return bad(
+            "unknown backend `\(abbreviated(a))`"
+              + KernelNames.didYouMean(a, among: BackendName.allCases.map(\.rawValue)) + " (backends: sim, linux, both)"
+          )
         }
         backends.append(b)
       }
-      guard reason != nil else { return bad("say why after a colon, as in `# mops: \(key) \(abbreviated(args.joined(separator: ", "))): reason`") }
+      guard reason != nil else {
+        return bad("say why after a colon, as in `# mops: \(key) \(abbreviated(args.joined(separator: ", "))): reason`")
+      }
       return Directive(kind: key == "skip" ? .skip(backends) : .only(backends), reason: reason, range: range)
     case "needs":
-      guard !args.isEmpty else { return bad("`needs` names what the fixture needs: " + Requirement.allCases.map(\.rawValue).joined(separator: ", ")) }
+      guard !args.isEmpty else {
+        return bad(
+          "`needs` names what the fixture needs: " + Requirement.allCases.map(\.rawValue).joined(separator: ", "))
+      }
       var requirements: [Requirement] = []
       for a in args {
         guard let r = Requirement(rawValue: a) else {
-          return bad("unknown requirement `\(abbreviated(a))`" + KernelNames.didYouMean(a, among: Requirement.allCases.map(\.rawValue))
-            + " (requirements: " + Requirement.allCases.map(\.rawValue).joined(separator: ", ") + ")")
+          return bad(
+            "unknown requirement `\(abbreviated(a))`"
+              + KernelNames.didYouMean(a, among: Requirement.allCases.map(\.rawValue))
+              + " (requirements: " + Requirement.allCases.map(\.rawValue).joined(separator: ", ") + ")")
         }
         requirements.append(r)
       }
@@ -65,7 +79,9 @@ enum DirectiveParser {
       }
       return Directive(kind: .expectError(ids), reason: reason, range: range)
     default:
-      return bad("unknown directive `\(abbreviated(key))`" + KernelNames.didYouMean(key, among: keys) + " (directives: skip, only, needs, expect-error)")
+      return bad(
+        "unknown directive `\(abbreviated(key))`" + KernelNames.didYouMean(key, among: keys)
+          + " (directives: skip, only, needs, expect-error)")
     }
   }
 }

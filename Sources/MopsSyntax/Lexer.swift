@@ -204,7 +204,8 @@ struct Lexer {
 
   /// Decodes the escape whose backslash is at `start`: the byte (nil if invalid), the
   /// offset after it, and what is wrong with it.
-  static func scanEscape(_ buf: UnsafeBufferPointer<UInt8>, _ start: Int) -> (value: UInt8?, end: Int, problem: String?) {
+  static func scanEscape(_ buf: UnsafeBufferPointer<UInt8>, _ start: Int) -> (value: UInt8?, end: Int, problem: String?)
+  {
     var i = start + 1
     guard i < buf.count, buf[i] != 0x0A else {
       return (nil, i, "a backslash must be followed by an escape such as `\\n`")
@@ -291,7 +292,9 @@ struct Lexer {
         position += 1
       }
     }
-    error(.unterminatedString, SourceRange(start, position), "this string is not closed; add `\"` before the end of the line")
+    error(
+      .unterminatedString, SourceRange(start, position),
+      "this string is not closed; add `\"` before the end of the line")
     return Token(.string, SourceRange(start, position))
   }
 
@@ -370,10 +373,13 @@ struct Lexer {
         if third == UInt8(ascii: ".") { return make(.closedRange, extra: 2) }
         if third == UInt8(ascii: "<") { return make(.halfOpenRange, extra: 2) }
         position += 1
-        error(.unknownOperator, SourceRange(start, position), "write `...` for an inclusive range or `..<` for a half-open one")
+        error(
+          .unknownOperator, SourceRange(start, position),
+          "write `...` for an inclusive range or `..<` for a half-open one")
         return make(.invalid)
       }
-      error(.invalidCharacter, SourceRange(start, position), "unexpected `.`; ranges are written `r[0...3]` or `r[0..<4]`")
+      error(
+        .invalidCharacter, SourceRange(start, position), "unexpected `.`; ranges are written `r[0...3]` or `r[0..<4]`")
       return make(.invalid)
     default:
       // A run of bytes that cannot start a token is reported once.
@@ -384,7 +390,9 @@ struct Lexer {
       }
       let range = SourceRange(start, position)
       if c >= 0x80 {
-        error(.invalidCharacter, range, "unexpected non-ASCII text; names and keywords are ASCII (text may only appear in strings and comments)")
+        error(
+          .invalidCharacter, range,
+          "unexpected non-ASCII text; names and keywords are ASCII (text may only appear in strings and comments)")
       } else if c < 0x20 || c == 0x7F {
         error(.invalidCharacter, range, "unexpected control byte 0x\(String(c, radix: 16)); is this a binary file?")
       } else {

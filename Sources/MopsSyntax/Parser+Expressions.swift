@@ -28,7 +28,8 @@ extension Parser {
     guard expressionDepth < ParserLimits.maxExpressionDepth else {
       throw fail(
         .nestingTooDeep,
-        "expression too long or nested too deep (more than \(ParserLimits.maxExpressionDepth) operators and brackets); split it with `let`")
+        "expression too long or nested too deep (more than \(ParserLimits.maxExpressionDepth) operators and brackets); split it with `let`"
+      )
     }
     expressionDepth += 1
   }
@@ -36,7 +37,8 @@ extension Parser {
   /// Binding strength of the binary operators (grammar.md, "Precedence"); `not` sits
   /// between `and` and the comparisons.
   enum Level: Int, Comparable {
-    case or = 1, and, not, comparison, bitOr, sum, product
+    case or = 1
+    case and, not, comparison, bitOr, sum, product
     static func < (a: Level, b: Level) -> Bool { a.rawValue < b.rawValue }
   }
 
@@ -140,7 +142,8 @@ extension Parser {
       advance()
     }
     guard flagWords.count > first else {
-      throw fail(.expectedToken, "expected VMA flag mnemonics after `has`, as in `flags r has dc wf`; found \(describe(token))")
+      throw fail(
+        .expectedToken, "expected VMA flag mnemonics after `has`, as in `flags r has dc wf`; found \(describe(token))")
     }
     let slice = FlagWordSlice(start: Int32(first), count: Int32(flagWords.count - first))
     return add(.has(lhs, words: slice), range(lhs).union(flagWords[flagWords.count - 1].range))
@@ -207,7 +210,8 @@ extension Parser {
       advance()
       let hash = UInt32(truncatingIfNeeded: t.value)
       let constant =
-        KernelNames.constant(buf, t.range, hash: hash) ?? .unknown(symbol: Int32(symbols.intern(buf, t.range, hash: hash)))
+        KernelNames.constant(buf, t.range, hash: hash)
+        ?? .unknown(symbol: Int32(symbols.intern(buf, t.range, hash: hash)))
       return add(.constant(constant), t.range)
     case .keyword(.true), .keyword(.false):
       advance()
@@ -255,7 +259,10 @@ extension Parser {
     var operand: ExprID?
     if observation.takesOperand {
       guard startsExpression(token) else {
-        throw fail(.expectedExpression, "`\(observation.rawValue)` needs an address or range after it, as in `\(observation.rawValue) r[0]`; found \(describe(token))")
+        throw fail(
+          .expectedExpression,
+          "`\(observation.rawValue)` needs an address or range after it, as in `\(observation.rawValue) r[0]`; found \(describe(token))"
+        )
       }
       try enterNesting()
       defer { expressionDepth -= 1 }

@@ -8,7 +8,9 @@ enum OptionTables {
     ("noreserve", .noreserve), ("populate", .populate), ("nonblock", .nonblock), ("stack", .stack),
     ("growsdown", .growsdown), ("hugetlb", .hugetlb), ("sync", .sync),
   ]
-  static let mremap: [(StaticString, MremapFlags)] = [("maymove", .maymove), ("fixed", .fixed), ("dontunmap", .dontunmap)]
+  static let mremap: [(StaticString, MremapFlags)] = [
+    ("maymove", .maymove), ("fixed", .fixed), ("dontunmap", .dontunmap),
+  ]
   static let userfaultfd: [(StaticString, UserfaultfdFlags)] = [
     ("nonblock", .nonblock), ("cloexec", .cloexec), ("user_mode_only", .userModeOnly),
   ]
@@ -43,7 +45,11 @@ extension Parser {
     let kind: StatementKind
     switch token.kind {
     case .keyword(let k):
-      if peek().kind == .assign && k != .let { throw fail(.reservedName, "`\(k.rawValue)` is a reserved word and cannot be a name; choose another name, such as `\(k.rawValue)1`") }
+      if peek().kind == .assign && k != .let {
+        throw fail(
+          .reservedName,
+          "`\(k.rawValue)` is a reserved word and cannot be a name; choose another name, such as `\(k.rawValue)1`")
+      }
       switch k {
       case .let: kind = try parseBinding()
       case .mmap: kind = try parseMmap(binding: nil)
@@ -91,15 +97,21 @@ extension Parser {
         kind = .show(try parseView())
       case .expect: kind = try parseExpect()
       default:
-        throw fail(.expectedStatement, "`\(k.rawValue)` cannot start a statement; to check a value write `assert \(k.rawValue) …`, to see it `print \(k.rawValue) …`")
+        throw fail(
+          .expectedStatement,
+          "`\(k.rawValue)` cannot start a statement; to check a value write `assert \(k.rawValue) …`, to see it `print \(k.rawValue) …`"
+        )
       }
     case .identifier:
       if peek().kind == .assign {
         kind = try parseBinding()
       } else {
         let word = quoted(token.range)
-        let statements = Keyword.allCases.prefix(while: { $0 != .and }).map(\.rawValue)
-        throw fail(.expectedStatement, "`\(word)` is not a statement" + KernelNames.didYouMean(word, among: statements) + "; to bind a name write `\(word) = …`")
+        let statements = Keyword.statementKeywords.map(\.rawValue)
+        throw fail(
+          .expectedStatement,
+          "`\(word)` is not a statement" + KernelNames.didYouMean(word, among: statements)
+            + "; to bind a name write `\(word) = …`")
       }
     case .constant:
       if peek().kind == .assign { _ = try parseBindingName() }
@@ -128,6 +140,11 @@ extension Parser {
       advance()
       return .fork(binding: name)
     case .keyword(.userfaultfd): return try parseUserfaultfd(binding: name)
+    case .keyword(let k) where k.observation == nil && Keyword.statementKeywords.contains(k):
+      throw fail(
+        .noValue,
+        "`\(k.rawValue)` gives no value to bind; bind `mmap`, `mremap`, `fork`, `userfaultfd` or an expression, "
+          + "and read a call's return value with `result` on the next line")
     default:
       return .capture(name, try parseTarget())
     }
@@ -202,7 +219,9 @@ extension Parser {
     advance()
     let target = try parseTarget()
     guard startsExpression(token) else {
-      throw fail(.expectedExpression, "expected the new protection after the range, such as `READ`, `READ|WRITE` or `NONE`; found \(describe(token))")
+      throw fail(
+        .expectedExpression,
+        "expected the new protection after the range, such as `READ`, `READ|WRITE` or `NONE`; found \(describe(token))")
     }
     return .mprotect(target: target, prot: try parseBitOr())
   }
@@ -212,7 +231,9 @@ extension Parser {
     advance()
     let target = try parseTarget()
     guard startsExpression(token) else {
-      throw fail(.expectedExpression, "expected an advice after the range, such as `DONTFORK` or `DONTNEED`; found \(describe(token))")
+      throw fail(
+        .expectedExpression,
+        "expected an advice after the range, such as `DONTFORK` or `DONTNEED`; found \(describe(token))")
     }
     return .madvise(target: target, advice: try parseSum())
   }
@@ -268,7 +289,10 @@ extension Parser {
     var data: [ExprID] = []
     while startsExpression(token) { data.append(try parseSum()) }
     if data.isEmpty {
-      throw fail(.expectedExpression, "expected the bytes to write after the address: a string, a character or byte values, as in `write r + 16 \"hi\"`")
+      throw fail(
+        .expectedExpression,
+        "expected the bytes to write after the address: a string, a character or byte values, as in `write r + 16 \"hi\"`"
+      )
     }
     return .write(address: address, data: data)
   }
@@ -288,10 +312,13 @@ extension Parser {
       return .on(process: process, body: try parseBlock(), isBlock: true)
     }
     if token.kind == .newline || token.kind == .endOfInput {
-      throw fail(.expectedToken, "expected `{` or a statement after `on \(text(process.range))`; a block must open on the same line")
+      throw fail(
+        .expectedToken,
+        "expected `{` or a statement after `on \(text(process.range))`; a block must open on the same line")
     }
     if blockDepth >= ParserLimits.maxBlockDepth {
-      throw fail(.nestingTooDeep, "`on` statements are nested more than \(ParserLimits.maxBlockDepth) deep; flatten the script")
+      throw fail(
+        .nestingTooDeep, "`on` statements are nested more than \(ParserLimits.maxBlockDepth) deep; flatten the script")
     }
     blockDepth += 1
     defer { blockDepth -= 1 }
@@ -303,7 +330,9 @@ extension Parser {
   mutating func parseFor() throws(ParseAbort) -> StatementKind {
     advance()
     let variable = try parseBindingName()
-    guard isKeyword(.in) else { throw fail(.expectedToken, "expected `in` after the loop variable, as in `for i in 0..<4 { … }`") }
+    guard isKeyword(.in) else {
+      throw fail(.expectedToken, "expected `in` after the loop variable, as in `for i in 0..<4 { … }`")
+    }
     advance()
     let lower = try parseSum()
     let inclusive: Bool
@@ -383,7 +412,9 @@ extension Parser {
   mutating func parseDirection(_ statement: String) throws(ParseAbort) -> (dst: ExprID, src: ExprID) {
     let dst = try parseTarget()
     guard token.kind == .leftArrow else {
-      throw fail(.expectedToken, "expected `<-` between destination and source, as in `\(statement) dst <- src`; found \(describe(token))")
+      throw fail(
+        .expectedToken,
+        "expected `<-` between destination and source, as in `\(statement) dst <- src`; found \(describe(token))")
     }
     advance()
     try operandFollows("<-")
@@ -393,7 +424,8 @@ extension Parser {
   /// `via NAME`
   mutating func parseVia(_ statement: String) throws(ParseAbort) -> Name {
     guard isKeyword(.via) else {
-      throw fail(.expectedToken, "expected `via UFFD` naming the userfaultfd for \(statement); found \(describe(token))")
+      throw fail(
+        .expectedToken, "expected `via UFFD` naming the userfaultfd for \(statement); found \(describe(token))")
     }
     advance()
     return try parseNameReference("a userfaultfd name after `via`")
@@ -401,7 +433,9 @@ extension Parser {
 
   /// Mode words and `mode N` after a uffd ioctl.
   /// `rawIsFlags` selects `flags N` (a syscall argument) over `mode N` (an ioctl field).
-  mutating func parseModes<F>(_ table: [(StaticString, F)], _ statement: String, rawIsFlags: Bool) throws(ParseAbort) -> Options<F> {
+  mutating func parseModes<F>(_ table: [(StaticString, F)], _ statement: String, rawIsFlags: Bool) throws(ParseAbort)
+    -> Options<F>
+  {
     var mode = Options<F>()
     while token.kind == .identifier || isKeyword(.flags) {
       if rawIsFlags ? isKeyword(.flags) : isWord("mode") {
@@ -426,9 +460,13 @@ extension Parser {
     advance()
     let (dst, src) = try parseDirection("remap_anon_pages")
     if isKeyword(.via) {
-      throw fail(.unknownOption, "remap_anon_pages is the 2014 syscall and takes no userfaultfd; remove `via …` or write `remap` for UFFDIO_MOVE")
+      throw fail(
+        .unknownOption,
+        "remap_anon_pages is the 2014 syscall and takes no userfaultfd; remove `via …` or write `remap` for UFFDIO_MOVE"
+      )
     }
-    return .remapAnonPages(dst: dst, src: src, flags: try parseModes(OptionTables.remapAnonPages, "remap_anon_pages", rawIsFlags: true))
+    return .remapAnonPages(
+      dst: dst, src: src, flags: try parseModes(OptionTables.remapAnonPages, "remap_anon_pages", rawIsFlags: true))
   }
 
   // copy_statement = "copy" target "<-" target "via" NAME { "dontwake" | "wp" | "mode" sum }
@@ -455,14 +493,16 @@ extension Parser {
     if token.kind == .comma {
       advance()
       try operandFollows(",")
-      guard token.kind == .string else { throw fail(.expectedToken, "expected a string message after `,`, found \(describe(token))") }
+      guard token.kind == .string else {
+        throw fail(.expectedToken, "expected a string message after `,`, found \(describe(token))")
+      }
       message = String(decoding: Lexer.decodeString(buf, token.range), as: UTF8.self)
       advance()
     }
     return .assert(condition: condition, message: message)
   }
 
-  // print_statement = "print" expression { "," expression }
+  // print_statement = "print" target { "," target }
   mutating func parsePrint() throws(ParseAbort) -> StatementKind {
     advance()
     var items = [try parseTarget()]
@@ -495,7 +535,10 @@ extension Parser {
     let views = ["maps", "pages", "tree", "stats"]
     if token.kind == .identifier {
       let word = quoted(token.range)
-      throw fail(.unknownView, "`\(word)` is not a view" + KernelNames.didYouMean(word, among: views) + " (views: maps, pages RANGE, tree, stats)")
+      throw fail(
+        .unknownView,
+        "`\(word)` is not a view" + KernelNames.didYouMean(word, among: views)
+          + " (views: maps, pages RANGE, tree, stats)")
     }
     throw fail(.unknownView, "expected a view (maps, pages RANGE, tree, stats), found \(describe(token))")
   }
@@ -505,7 +548,8 @@ extension Parser {
     advance()
     let view = try parseView()
     guard token.kind == .leftBrace else {
-      throw fail(.expectedToken, "expected `{` and then the expected lines, one per line, closed by `}` on its own line")
+      throw fail(
+        .expectedToken, "expected `{` and then the expected lines, one per line, closed by `}` on its own line")
     }
     let open = token.range
     // The lines are raw text: take them from the lexer directly, past the `{`.
@@ -526,7 +570,8 @@ extension Parser {
       token = Token(.endOfInput, .at(buf.count))
       incomplete = true
       diagnostics.report(
-        .unexpectedEndOfInput, at: .at(buf.count), "unexpected end of input: the `expect` block is not closed; end it with `}` on its own line",
+        .unexpectedEndOfInput, at: .at(buf.count),
+        "unexpected end of input: the `expect` block is not closed; end it with `}` on its own line",
         notes: [DiagnosticNote("the block opens here", at: open)])
       throw ParseAbort()
     }
@@ -556,12 +601,17 @@ extension Parser {
       advance()
       kind = .notModelled
     case .constant:
-      let word = quoted(token.range)
       let range = token.range
       let hash = UInt32(truncatingIfNeeded: token.value)
       advance()
-      if word.hasPrefix("SIG") {
+      if case .errno(let errno)? = KernelNames.constant(buf, range, hash: hash) {
+        kind = .errno(errno)
+      } else if range.length >= 3 && buf[range.start] == UInt8(ascii: "S") && buf[range.start + 1] == UInt8(ascii: "I")
+        && buf[range.start + 2] == UInt8(ascii: "G")
+      {
+        let word = text(SourceRange(range.start, Swift.min(range.end, range.start + 64)))
         guard let signal = KernelNames.signals.first(where: { $0.name == word }) else {
+          let word = quoted(range)
           diagnostics.report(
             .unknownSignal, at: range,
             "unknown signal `\(word)`" + KernelNames.didYouMean(word, among: KernelNames.signals.map(\.name))
@@ -571,11 +621,12 @@ extension Parser {
         }
         var code: Int32?
         if token.kind == .constant {
-          let codeWord = quoted(token.range)
+          let codeWord = text(SourceRange(token.range.start, Swift.min(token.range.end, token.range.start + 64)))
           let codes = KernelNames.signalCodes.filter { $0.signo == signal.signo }
           if let c = codes.first(where: { $0.name == codeWord }) {
             code = c.code
           } else {
+            let codeWord = quoted(token.range)
             diagnostics.report(
               .unknownSignal, at: token.range,
               "`\(codeWord)` is not a \(signal.name) code" + KernelNames.didYouMean(codeWord, among: codes.map(\.name))
@@ -584,12 +635,12 @@ extension Parser {
           advance()
         }
         kind = .signal(signo: signal.signo, code: code)
-      } else if case .errno(let errno)? = KernelNames.constant(buf, range, hash: hash) {
-        kind = .errno(errno)
       } else {
+        let word = quoted(range)
         diagnostics.report(
           .unknownErrno, at: range,
-          "unknown errno `\(word)`" + KernelNames.didYouMean(word, among: KernelNames.errnoNames + KernelNames.signals.map(\.name))
+          "unknown errno `\(word)`"
+            + KernelNames.didYouMean(word, among: KernelNames.errnoNames + KernelNames.signals.map(\.name))
             + "; grammar.md lists the accepted names")
         kind = .ok
       }

@@ -69,7 +69,10 @@ struct Parser {
       token = lexer.next()
     }
     if bracketDepth > 0 {
-      while token.kind == .newline { token = lookahead ?? lexer.next(); lookahead = nil }
+      while token.kind == .newline {
+        token = lookahead ?? lexer.next()
+        lookahead = nil
+      }
     }
   }
 
@@ -139,7 +142,9 @@ struct Parser {
     while token.kind == .newline { advance() }
     if token.kind == .endOfInput {
       incomplete = true
-      diagnostics.report(.unexpectedEndOfInput, at: token.range, "unexpected end of input after `\(op)`; the expression continues on the next line")
+      diagnostics.report(
+        .unexpectedEndOfInput, at: token.range,
+        "unexpected end of input after `\(op)`; the expression continues on the next line")
       throw ParseAbort()
     }
   }
@@ -171,11 +176,14 @@ struct Parser {
       advance()
       return name
     case .keyword(let k):
-      throw fail(.reservedName, "`\(k.rawValue)` is a reserved word and cannot be a name; choose another name, such as `\(k.rawValue)1`")
+      throw fail(
+        .reservedName,
+        "`\(k.rawValue)` is a reserved word and cannot be a name; choose another name, such as `\(k.rawValue)1`")
     case .constant:
       throw fail(
         .capitalizedName,
-        "names start with a lowercase letter or `_` (capitalized words are kernel constants such as EBUSY); write `\(quoted(token.range).lowercased())`")
+        "names start with a lowercase letter or `_` (capitalized words are kernel constants such as EBUSY); write `\(quoted(token.range).lowercased())`"
+      )
     default:
       throw fail(.expectedToken, "expected a name, found \(describe(token))")
     }
@@ -205,7 +213,7 @@ struct Parser {
       symbolTable: symbols, nameSlotCount: nameSlots)
   }
 
-  // statement_list = { [ statement ] ( NEWLINE | ";" ) }
+  // statement_list = { [ statement ] ( NEWLINE | ";" ) } [ statement ]
   mutating func parseStatementList(inBlock: Bool) -> [Statement] {
     var list: [Statement] = []
     if !inBlock { list.reserveCapacity(buf.count / 32) }
@@ -273,13 +281,17 @@ struct Parser {
     switch token.kind {
     case .newline, .semicolon, .endOfInput, .rightBrace: return
     default:
-      throw fail(.extraInput, "unexpected \(describe(token)) after the end of the statement; start a new line for a new statement")
+      throw fail(
+        .extraInput,
+        "unexpected \(describe(token)) after the end of the statement; start a new line for a new statement")
     }
   }
 
   // block = "{" statement_list "}"
   mutating func parseBlock() throws(ParseAbort) -> [Statement] {
-    guard token.kind == .leftBrace else { throw fail(.expectedToken, "expected `{` to open a block, found \(describe(token))") }
+    guard token.kind == .leftBrace else {
+      throw fail(.expectedToken, "expected `{` to open a block, found \(describe(token))")
+    }
     let open = token.range
     advance()
     return parseBlockContents(open: open)
@@ -338,7 +350,9 @@ public enum MopsParser {
       let script = parser.parseScript()
       var diagnostics = parser.lexer.diagnostics
       diagnostics.merge(parser.diagnostics)
-      let onlyEOF = diagnostics.suppressed == 0 && diagnostics.diagnostics.allSatisfy { $0.isUnexpectedEndOfInput || $0.severity != .error }
+      let onlyEOF =
+        diagnostics.suppressed == 0
+        && diagnostics.diagnostics.allSatisfy { $0.isUnexpectedEndOfInput || $0.severity != .error }
       return ParsedScript(script: script, diagnostics: diagnostics, isIncomplete: parser.incomplete && onlyEOF)
     }
   }

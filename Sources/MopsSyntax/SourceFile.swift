@@ -48,10 +48,15 @@ public struct SourceFile: Sendable {
   public let bytes: [UInt8]
   /// The offset where each line starts; `lineStarts[0] == 0`.
   public let lineStarts: [Int]
+  /// The number people read for the first line: 1 for a file; for one input of an
+  /// interactive session, the session line it starts on, so diagnostics and `line N`
+  /// notes count across inputs as they would in one file.
+  public let firstLine: Int
 
-  public init(path: String, bytes: [UInt8]) {
+  public init(path: String, bytes: [UInt8], firstLine: Int = 1) {
     self.path = path
     self.bytes = bytes
+    self.firstLine = firstLine
     var starts = [0]
     starts.reserveCapacity(bytes.count / 24 + 1)
     bytes.withUnsafeBufferPointer { buf in
@@ -65,8 +70,8 @@ public struct SourceFile: Sendable {
     self.lineStarts = starts
   }
 
-  public init(path: String, text: String) {
-    self.init(path: path, bytes: Array(text.utf8))
+  public init(path: String, text: String, firstLine: Int = 1) {
+    self.init(path: path, bytes: Array(text.utf8), firstLine: firstLine)
   }
 
   /// Number of lines (a final line without a newline counts; an empty file has one).
@@ -91,11 +96,11 @@ public struct SourceFile: Sendable {
     return SourceRange(start, end)
   }
 
-  /// Line and character column of `offset`.
+  /// Line (counted from ``firstLine``) and character column of `offset`.
   public func location(of offset: Int) -> SourceLocation {
     let clamped = Swift.max(0, Swift.min(offset, bytes.count))
     let line = line(of: clamped)
-    return SourceLocation(line: line, column: columns(from: lineStarts[line - 1], to: clamped) + 1)
+    return SourceLocation(line: line + firstLine - 1, column: columns(from: lineStarts[line - 1], to: clamped) + 1)
   }
 
   /// The number of characters in `bytes[from..<to]`: every byte that is not a UTF-8

@@ -66,7 +66,9 @@ struct SpellingTable: Sendable {
   }
 
   /// The entry matching, or the empty slot where it would go.
-  private func probe(_ buf: UnsafeBufferPointer<UInt8>, _ start: Int, _ end: Int, hash: UInt32) -> (entry: Int?, slot: Int) {
+  private func probe(_ buf: UnsafeBufferPointer<UInt8>, _ start: Int, _ end: Int, hash: UInt32) -> (
+    entry: Int?, slot: Int
+  ) {
     let length = end - start
     return slots.withUnsafeBufferPointer { slots in
       slotHashes.withUnsafeBufferPointer { hashes in

@@ -56,11 +56,14 @@ public enum SyntaxThroughput {
     let word = Array("let x = ".utf8) + [UInt8](repeating: UInt8(ascii: "a"), count: size)
     let sum = Array("let y = ".utf8) + Array(String(repeating: "1+", count: size / 2).utf8) + [0x31]
     let number = Array("let n = ".utf8) + [UInt8](repeating: UInt8(ascii: "9"), count: size)
-    let blocks = Array(("c = fork\n" + String(repeating: "on c {\n", count: 10_000) + String(repeating: "}\n", count: 10_000)).utf8)
-    let parens = Array(("let p = " + String(repeating: "(", count: size / 2) + String(repeating: ")", count: size / 2)).utf8)
+    let blocks = Array(
+      ("c = fork\n" + String(repeating: "on c {\n", count: 10_000) + String(repeating: "}\n", count: 10_000)).utf8)
+    let parens = Array(
+      ("let p = " + String(repeating: "(", count: size / 2) + String(repeating: ")", count: size / 2)).utf8)
     return [
       ("binary garbage", garbage), ("invalid UTF-8", invalidUTF8), ("one-line identifier", word),
-      ("one-line sum", sum), ("one-line number", number), ("10,000 nested blocks", blocks), ("nested parentheses", parens),
+      ("one-line sum", sum), ("one-line number", number), ("10,000 nested blocks", blocks),
+      ("nested parentheses", parens),
     ]
   }
 

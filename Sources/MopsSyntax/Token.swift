@@ -23,6 +23,9 @@ public enum Keyword: String, CaseIterable, Hashable, Sendable {
   case anonPages = "anon_pages"
   case moved, errno, result, cost
 
+  /// The keywords that start a statement.
+  public static let statementKeywords: [Keyword] = Array(allCases.prefix(while: { $0 != .and }))
+
   /// The observation this keyword names, if it names one.
   public var observation: Observation? {
     switch self {

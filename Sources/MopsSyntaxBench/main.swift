@@ -1,3 +1,6 @@
+import Foundation
+import MopsSyntax
+
 // Parse+check throughput of the .mops front end on a generated script.
 //
 //   swift run -c release mops-syntax-bench [LINES]     (default 100000)
@@ -9,8 +12,6 @@
 #elseif canImport(Darwin)
   import Darwin
 #endif
-import Foundation
-import MopsSyntax
 
 func threadCPUSeconds() -> Double {
   var ts = timespec()
@@ -33,8 +34,9 @@ if CommandLine.arguments.dropFirst().first == "--bad-input" {
     let wall = clock.now - start
     let mb = Double(bytes.count) / 1e6
     let count = result.diagnostics.count + result.suppressedCount
-    print("\(name): \(String(format: "%.1f", mb)) MB, \(count) diagnostics (\(text.utf8.count) bytes rendered), "
-      + "\(String(format: "%.3f", cpu / mb)) s/MB CPU, wall \(wall)")
+    print(
+      "\(name): \(String(format: "%.1f", mb)) MB, \(count) diagnostics (\(text.utf8.count) bytes rendered), "
+        + "\(String(format: "%.3f", cpu / mb)) s/MB CPU, wall \(wall)")
   }
   exit(0)
 }

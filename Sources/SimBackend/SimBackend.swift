@@ -13,7 +13,7 @@ public final class SimBackend: Backend {
     do {
       _ = try world.mmap(
         world.initialPID, addr: Arena.guardPage, length: pageSize, prot: [],
-        flags: [.private, .anonymous, .fixedNoreplace])
+        flags: [.shared, .anonymous, .fixedNoreplace])
     } catch {
       preconditionFailure("a fresh world cannot map the guard page: \(error)")
     }
@@ -139,8 +139,21 @@ public final class SimBackend: Backend {
   public func processInfo(_ pid: PID) throws(BackendError) -> ProcessInfo {
     var info: ProcessInfo
     do { info = try world.processInfo(pid) } catch { throw BackendError(error.reason) }
-    info.vmaCount = try vmas(of: pid).count
+    info.vmaCount = arenaVMACount(pid)
     return info
+  }
+
+  /// map_count less the VMAs above the arena (the guard page), counted from the top of
+  /// the tree so the cost does not grow with the number of VMAs.
+  private func arenaVMACount(_ pid: PID) -> Int {
+    guard let mm = world.processes[pid] else { return 0 }
+    var outside = 0
+    var i = mm.vmas.last.flatMap { mm.vmas.index(above: $0.vmStart) }
+    while let idx = i, mm.vmas[idx].vmStart >= Arena.end {
+      outside += 1
+      i = mm.vmas.index(before: idx)
+    }
+    return mm.mapCount - outside
   }
 
   private final class Snapshot: BackendSnapshot {

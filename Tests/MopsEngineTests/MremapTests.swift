@@ -736,4 +736,25 @@ struct RemapBench {
     #expect(b.layout == ["0-2:rw-p:ac", "12-14:rw-p:ac"])
     #expect(d.vmaMerges == 1 && d.vmasAllocated == 1 && d.vmaSplits == 1 && d.vmasFreed == 1)
   }
+
+  @Test func pagesMovedOneByOneToTheSameOffsetsEndAsOneVMAInAnyOrder() throws {
+    try b.map(0, 64)
+    for n: UInt64 in 0..<64 { b.write(n, UInt8(n)) }
+    var order = Array(UInt64(0)..<64)
+    var g = UInt64(0x9E37_79B9_7F4A_7C15)
+    for i in stride(from: 63, to: 0, by: -1) {
+      g = g &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+      order.swapAt(i, Int(g >> 33) % (i + 1))
+    }
+    for n in order { try b.remap(n, 1, 1, [.maymove, .fixed], to: 100 + n) }
+    #expect(b.layout == ["100-164:rw-p:ac"])
+    #expect((0..<64).allSatisfy { b.byte(100 + $0) == UInt8($0) })
+  }
+
+  @Test func pagesMovedToReversedOffsetsLeaveOneVMAPerPage() throws {
+    try b.map(0, 64)
+    for n: UInt64 in 0..<64 { b.write(n) }
+    for n: UInt64 in 0..<64 { try b.remap(n, 1, 1, [.maymove, .fixed], to: 163 - n) }
+    #expect(b.mm.mapCount == 64)
+  }
 }

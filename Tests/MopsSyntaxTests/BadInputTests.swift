@@ -35,7 +35,9 @@ func survives(
   let rendered = DiagnosticRenderer().render(result.diagnostics, in: file, suppressed: result.suppressedCount)
   let elapsed = clock.now - start
   let budget = max(1, Double(bytes.count) / 1_000_000 * secondsPerMB)
-  #expect(elapsed < .milliseconds(Int(budget * 1000)), "took \(elapsed) for \(bytes.count) bytes", sourceLocation: sourceLocation)
+  #expect(
+    elapsed < .milliseconds(Int(budget * 1000)), "took \(elapsed) for \(bytes.count) bytes",
+    sourceLocation: sourceLocation)
   #expect(result.diagnostics.count + result.suppressedCount >= minimumErrors, sourceLocation: sourceLocation)
   #expect(result.diagnostics.count <= ParserLimits.diagnosticLimit, sourceLocation: sourceLocation)
   #expect(!rendered.isEmpty || minimumErrors == 0, sourceLocation: sourceLocation)
@@ -43,12 +45,15 @@ func survives(
   return result
 }
 
-func assertRangesInside(_ result: CheckResult, _ file: SourceFile, sourceLocation: Testing.SourceLocation = #_sourceLocation) {
+func assertRangesInside(
+  _ result: CheckResult, _ file: SourceFile, sourceLocation: Testing.SourceLocation = #_sourceLocation
+) {
   for d in result.diagnostics {
     let ranges = [d.range] + d.notes.compactMap(\.range)
     for r in ranges {
       #expect(
-        r.start >= 0 && r.start <= r.end && r.end <= file.bytes.count, "\(d.id) range \(r) outside 0..<\(file.bytes.count)",
+        r.start >= 0 && r.start <= r.end && r.end <= file.bytes.count,
+        "\(d.id) range \(r) outside 0..<\(file.bytes.count)",
         sourceLocation: sourceLocation)
     }
   }
@@ -70,9 +75,14 @@ func assertRangesInside(_ result: CheckResult, _ file: SourceFile, sourceLocatio
 
   @Test func garbageMadeOfTokens() {
     var rng = SplitMix64(seed: 7)
-    let pieces = ["{", "}", "(", ")", "[", "]", "=>", "<-", "...", "..<", "not", "and", "on", "x", "=", "mmap", "\n", "'", "\"", "#", "1", "K", "|", ";"]
+    let pieces = [
+      "{", "}", "(", ")", "[", "]", "=>", "<-", "...", "..<", "not", "and", "on", "x", "=", "mmap", "\n", "'", "\"",
+      "#", "1", "K", "|", ";",
+    ]
     var text = ""
-    while text.utf8.count < 500_000 { text += pieces.randomElement(using: &rng)! + (Bool.random(using: &rng) ? " " : "") }
+    while text.utf8.count < 500_000 {
+      text += pieces.randomElement(using: &rng)! + (Bool.random(using: &rng) ? " " : "")
+    }
     survives(Array(text.utf8))
   }
 
@@ -120,11 +130,14 @@ func assertRangesInside(_ result: CheckResult, _ file: SourceFile, sourceLocatio
   }
 
   @Test func numbersPastSixtyFourBits() {
-    for n in ["18446744073709551616", "99999999999999999999999999999", "0x1_0000_0000_0000_0000", "16777216T", "17179869184G"] {
+    for n in [
+      "18446744073709551616", "99999999999999999999999999999", "0x1_0000_0000_0000_0000", "16777216T", "17179869184G",
+    ] {
       let result = survives(Array("let x = \(n)\n".utf8))
       #expect(result.diagnostics.map(\.id) == [.numberTooLarge], "\(n)")
     }
-    #expect(MopsCheck.check(SourceFile(path: "n", text: "let x = 18446744073709551615\nlet y = 16777215T")).checked != nil)
+    #expect(
+      MopsCheck.check(SourceFile(path: "n", text: "let x = 18446744073709551615\nlet y = 16777215T")).checked != nil)
   }
 
   @Test func manyStatementsOnOneLine() {

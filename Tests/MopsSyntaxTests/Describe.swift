@@ -1,4 +1,5 @@
 import MopsABI
+import Testing
 
 @testable import MopsSyntax
 
@@ -24,7 +25,8 @@ struct Describer {
     case .binary(let op, let l, let r): return "(\(op.rawValue) \(expr(l)) \(expr(r)))"
     case .pages(let x): return "(pages \(expr(x)))"
     case .page(let b, let i): return "\(expr(b))[\(expr(i))]"
-    case .pageRange(let b, let l, let u, let inclusive): return "\(expr(b))[\(expr(l))\(inclusive ? "..." : "..<")\(expr(u))]"
+    case .pageRange(let b, let l, let u, let inclusive):
+      return "\(expr(b))[\(expr(l))\(inclusive ? "..." : "..<")\(expr(u))]"
     case .span(let a, let l): return "(len \(expr(a)) \(expr(l)))"
     case .observe(let o, let arg, let p):
       return "(" + o.rawValue + (arg.map { " " + expr($0) } ?? "") + (p.map { " in " + script.text($0) } ?? "") + ")"
@@ -57,7 +59,8 @@ struct Describer {
     case .mprotect(let t, let p): out = "(mprotect \(expr(t)) \(expr(p)))"
     case .madvise(let t, let a): out = "(madvise \(expr(t)) \(expr(a)))"
     case .mremap(let m):
-      out = "(\(bind(m.binding))mremap \(expr(m.target))\(opt("to", m.newLength))\(opt("at", m.newAddress))\(flags(m.flags)))"
+      out =
+        "(\(bind(m.binding))mremap \(expr(m.target))\(opt("to", m.newLength))\(opt("at", m.newAddress))\(flags(m.flags)))"
     case .touch(let t, let access):
       switch access {
       case .read: out = "(touch \(expr(t)) read)"
@@ -68,9 +71,12 @@ struct Describer {
     case .fork(let b): out = "(\(bind(b))fork)"
     case .exit(let p): out = "(exit" + (p.map { " " + script.text($0) } ?? "") + ")"
     case .on(let p, let body, let isBlock):
-      out = "(on \(script.text(p))" + (isBlock ? " {" : "") + body.map { " " + statement($0) }.joined() + (isBlock ? " }" : "") + ")"
+      out =
+        "(on \(script.text(p))" + (isBlock ? " {" : "") + body.map { " " + statement($0) }.joined()
+        + (isBlock ? " }" : "") + ")"
     case .forLoop(let l):
-      out = "(for \(script.text(l.variable)) \(expr(l.lower))\(l.inclusive ? "..." : "..<")\(expr(l.upper)) {"
+      out =
+        "(for \(script.text(l.variable)) \(expr(l.lower))\(l.inclusive ? "..." : "..<")\(expr(l.upper)) {"
         + l.body.map { " " + statement($0) }.joined() + " })"
     case .userfaultfd(let b, let f): out = "(\(bind(b))userfaultfd\(flags(f)))"
     case .api(let u, let v, let f): out = "(api \(script.text(u))\(opt("version", v))\(flags(f)))"
@@ -112,5 +118,3 @@ func describe(_ source: String, sourceLocation: Testing.SourceLocation = #_sourc
   let d = Describer(script: checked.script)
   return checked.script.statements.map { d.statement($0) }
 }
-
-import Testing

@@ -153,7 +153,10 @@ import Testing
       """)
     let parsed = MopsParser.parse(SourceFile(path: "t.mops", text: source))
     #expect(parsed.diagnostics.diagnostics.isEmpty)
-    #expect(parsed.script.directives.map(\.kind) == [.skip([.linux, .both]), .needs([.root]), .only([.sim]), .expectError([DiagnosticID(rawValue: "E0204")])])
+    #expect(
+      parsed.script.directives.map(\.kind) == [
+        .skip([.linux, .both]), .needs([.root]), .only([.sim]), .expectError([DiagnosticID(rawValue: "E0204")]),
+      ])
     #expect(parsed.script.directives.first?.reason == "the 2014 syscall exists only in the model")
   }
 

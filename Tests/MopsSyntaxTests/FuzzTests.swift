@@ -100,7 +100,9 @@ struct Mutator {
     "\"", "#", "99999999999999999999", "K", "|", ";", "len", "via", "@", "\u{0}", "\u{FFFD}", "é", "\r",
   ]
 
-  mutating func int(_ range: Range<Int>) -> Int { range.isEmpty ? range.lowerBound : Int.random(in: range, using: &rng) }
+  mutating func int(_ range: Range<Int>) -> Int {
+    range.isEmpty ? range.lowerBound : Int.random(in: range, using: &rng)
+  }
 
   mutating func mutate(_ input: [UInt8]) -> [UInt8] {
     var bytes = input
@@ -149,7 +151,9 @@ func checkInvariants(_ bytes: [UInt8], sourceLocation: Testing.SourceLocation = 
   if let checked = result.checked {
     #expect(!result.hasErrors, sourceLocation: sourceLocation)
     #expect(checked.resolutions.allSatisfy { $0 >= 0 && $0 < checked.bindings.count }, sourceLocation: sourceLocation)
-    for e in checked.script.exprs { #expect(e.range.start >= 0 && e.range.end <= bytes.count, sourceLocation: sourceLocation) }
+    for e in checked.script.exprs {
+      #expect(e.range.start >= 0 && e.range.end <= bytes.count, sourceLocation: sourceLocation)
+    }
   } else {
     #expect(result.hasErrors, sourceLocation: sourceLocation)
   }

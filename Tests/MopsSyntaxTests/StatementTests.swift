@@ -22,7 +22,10 @@ func parsesAs(_ line: String, _ expected: String, sourceLocation: Testing.Source
   @Test func mmapDefaultsToAnonPrivateReadWrite() {
     parsesAs("r = mmap 4 pages", "(r = mmap (pages 4))")
     let m = statements("r = mmap 1 page")
-    guard case .mmap(let mmap) = m.first?.kind else { Issue.record("not an mmap"); return }
+    guard case .mmap(let mmap) = m.first?.kind else {
+      Issue.record("not an mmap")
+      return
+    }
     #expect(mmap.wordFlags == [.anonymous, .private])
     #expect(mmap.prot == nil)
   }
@@ -38,7 +41,10 @@ func parsesAs(_ line: String, _ expected: String, sourceLocation: Testing.Source
 
   @Test func mmapWordFlagsAddAnonymousAndTheDefaultType() {
     let s = statements("a = mmap 4K shared\nb = mmap 4K fixed at 0x100000000000")
-    guard case .mmap(let shared) = s[0].kind, case .mmap(let fixed) = s[1].kind else { Issue.record("not mmaps"); return }
+    guard case .mmap(let shared) = s[0].kind, case .mmap(let fixed) = s[1].kind else {
+      Issue.record("not mmaps")
+      return
+    }
     #expect(shared.wordFlags == [.anonymous, .shared])
     #expect(fixed.wordFlags == [.anonymous, .private, .fixed])
   }
@@ -59,7 +65,10 @@ func parsesAs(_ line: String, _ expected: String, sourceLocation: Testing.Source
     for (name, advice) in Advice.named {
       let s = statements(prelude + "madvise src \(name)\nmadvise src MADV_\(name)")
       for st in s.suffix(2) {
-        guard case .madvise(_, let a) = st.kind else { Issue.record("not madvise"); return }
+        guard case .madvise(_, let a) = st.kind else {
+          Issue.record("not madvise")
+          return
+        }
         _ = a
       }
       let checked = checkClean(prelude + "madvise src \(name)")
@@ -162,7 +171,8 @@ func parsesAs(_ line: String, _ expected: String, sourceLocation: Testing.Source
 
   @Test func theRemapAnonPagesDialect() {
     parsesAs("remap_anon_pages dst <- src", "(remap_anon_pages dst <- src)")
-    parsesAs("remap_anon_pages dst <- src allow_src_holes => ENOENT", "(remap_anon_pages dst <- src words 0x1) => ENOENT")
+    parsesAs(
+      "remap_anon_pages dst <- src allow_src_holes => ENOENT", "(remap_anon_pages dst <- src words 0x1) => ENOENT")
     parsesAs("remap_anon_pages dst <- src flags 2 => EINVAL", "(remap_anon_pages dst <- src raw 2) => EINVAL")
   }
 
@@ -177,7 +187,8 @@ func parsesAs(_ line: String, _ expected: String, sourceLocation: Testing.Source
 @Suite struct ObservationStatements {
   @Test func assertWithAndWithoutMessage() {
     parsesAs("assert vmas == 2", "(assert (== (vmas) 2))")
-    parsesAs("assert frame dst[0] == frame src[0], \"zero copy\"", "(assert (== (frame dst[0]) (frame src[0])) \"zero copy\")")
+    parsesAs(
+      "assert frame dst[0] == frame src[0], \"zero copy\"", "(assert (== (frame dst[0]) (frame src[0])) \"zero copy\")")
   }
 
   @Test func captureWithAndWithoutLet() {
@@ -258,7 +269,9 @@ func parsesAs(_ line: String, _ expected: String, sourceLocation: Testing.Source
     #expect(expr("mapcount src[0] + 16") == "(mapcount (+ src[0] 16))")
     #expect(expr("exclusive src[0] in child") == "(exclusive src[0] in child)")
     #expect(expr("anon_exclusive src[0]") == "(anon_exclusive src[0])")
-    #expect(expr("present src[0] and zeropage dst[0] or none dst[1]") == "(or (and (present src[0]) (zeropage dst[0])) (none dst[1]))")
+    #expect(
+      expr("present src[0] and zeropage dst[0] or none dst[1]")
+        == "(or (and (present src[0]) (zeropage dst[0])) (none dst[1]))")
     #expect(expr("writable src[0]") == "(writable src[0])")
     #expect(expr("contents src[0] == 'A'") == "(== (contents src[0]) 65)")
     #expect(expr("byte src + 5") == "(byte (+ src 5))")
@@ -279,7 +292,8 @@ func parsesAs(_ line: String, _ expected: String, sourceLocation: Testing.Source
 
   @Test func newlinesContinueAfterAnOperatorAndInsideBrackets() {
     let s = describe(prelude + "assert frame src[0] == frame dst[0] and\n  mapcount src[0] == 1\nlet y = (1 +\n 2)")
-    #expect(s.suffix(2) == ["(assert (and (== (frame src[0]) (frame dst[0])) (== (mapcount src[0]) 1)))", "(let y (+ 1 2))"])
+    #expect(
+      s.suffix(2) == ["(assert (and (== (frame src[0]) (frame dst[0])) (== (mapcount src[0]) 1)))", "(let y (+ 1 2))"])
   }
 }
 

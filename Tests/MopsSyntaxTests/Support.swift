@@ -47,7 +47,8 @@ func assertDiagnostics(
   #expect(result.diagnostics.count == expected.count, "diagnostics:\n\(rendered)", sourceLocation: sourceLocation)
   for (d, e) in zip(result.diagnostics, expected) {
     #expect(d.id == e.id, "expected \(e.id) at \(e.marker), got:\n\(rendered)", sourceLocation: sourceLocation)
-    #expect(d.range.start == offsets[e.marker], "\(d.id) at the wrong place:\n\(rendered)", sourceLocation: sourceLocation)
+    #expect(
+      d.range.start == offsets[e.marker], "\(d.id) at the wrong place:\n\(rendered)", sourceLocation: sourceLocation)
     if !e.message.isEmpty {
       #expect(d.message.contains(e.message), "message of \(d.id): \(d.message)", sourceLocation: sourceLocation)
     }

@@ -2,12 +2,12 @@
 // check_mremap_params(), the 6.17+ multi-VMA pure move remap_move(), check_prep_vma(),
 // mremap_at() (no-op, in-place shrink, in-place growth via vma_merge_extend(), or a
 // move to a top-down address), mremap_to() (FIXED/DONTUNMAP) and move_vma() with
-// copy_vma(), move_page_tables() and the DONTUNMAP finish. Pages never move or
-// change: PTEs are transferred with the same PFN, mapcount and PageAnonExclusive.
-// Left out: hugetlb and file VMAs, mseal (EPERM), VM_LOCKED (mlock is not modelled),
-// RLIMIT_AS/RLIMIT_MEMLOCK and commit-charge failures, soft-dirty, PMD/PUD-level table
-// moves (same result, counted per PTE), and the UFFD_FEATURE_EVENT_REMAP message
-// (refused as not modelled).
+// copy_vma(), move_page_tables() (PTE by PTE or whole PMD tables) and the DONTUNMAP
+// finish. Pages never move or change: PTEs are transferred with the same PFN, mapcount
+// and PageAnonExclusive. Left out: hugetlb, THP and file VMAs, mseal (EPERM), VM_LOCKED
+// (mlock is not modelled), RLIMIT_AS/RLIMIT_MEMLOCK and commit-charge failures,
+// soft-dirty, PUD-level moves (the same tables end up moved PMD by PMD), and the
+// UFFD_FEATURE_EVENT_REMAP message (refused as not modelled).
 import MopsABI
 
 extension World {
