@@ -15,6 +15,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/time.h>
@@ -190,6 +191,91 @@ static void read_bytes(uint64_t addr, uint32_t n, struct mops_reply *r) {
   for (; i < n; i++) out[i] = p[i];
   r->count = n;
   access_end(r, 0);
+}
+
+// Copies present pages out with plain loads (see MOPS_OP_PEEK). A load of a present page
+// takes no folio reference, does not mark the folio accessed and leaves no LRU-batch
+// reference behind; the only trace is the hardware accessed bit in the PTE, which the
+// script's own reads would set too. The controller asks only for pages pagemap showed
+// present; mincore() right before the loads re-checks that their PTEs are still
+// present (a lazy-free page could have been reclaimed since, and loading it would map
+// the zero page), and a page that is not, or whose load faults or blocks anyway, is
+// reported as MOPS_PEEK_FAULT (nothing observed).
+#define PEEK_MAX_PAGES 4096
+static volatile uint64_t peek_done;
+static volatile uint32_t peek_used;
+static unsigned char peek_present[PEEK_MAX_PAGES];
+
+static void peek(uint64_t addr, uint64_t npages, struct mops_reply *r) {
+  if (npages > PEEK_MAX_PAGES) npages = PEEK_MAX_PAGES;
+  r->addr = addr;
+  if (mincore((void *)(uintptr_t)addr, npages * 4096, peek_present) != 0) {
+    r->status = MOPS_ERRNO;
+    r->err = errno;
+    return;
+  }
+  peek_done = 0;
+  peek_used = 0;
+  watchdog(1);
+  armed = 1;
+  if (sigsetjmp(env, 1)) {
+    out[peek_used] = MOPS_PEEK_FAULT;
+    peek_used = peek_used + 1;
+    peek_done = peek_done + 1;
+    watchdog(1);
+  }
+  while (peek_done < npages && peek_used + 1 + 4096 <= MOPS_PAYLOAD_MAX) {
+    uint8_t *rec = out + peek_used;
+    if (!(peek_present[peek_done] & 1)) {
+      rec[0] = MOPS_PEEK_FAULT;
+      peek_used = peek_used + 1;
+      peek_done = peek_done + 1;
+      continue;
+    }
+    memcpy(rec + 1, (const void *)(uintptr_t)(addr + peek_done * 4096), 4096);
+    uint8_t first = rec[1];
+    int uniform = 1;
+    for (int i = 2; i <= 4096; i++) {
+      if (rec[i] != first) {
+        uniform = 0;
+        break;
+      }
+    }
+    rec[0] = uniform ? MOPS_PEEK_UNIFORM : MOPS_PEEK_PAGE;
+    peek_used = peek_used + (uniform ? 2 : 1 + 4096);
+    peek_done = peek_done + 1;
+  }
+  armed = 0;
+  watchdog(0);
+  r->value = peek_done;
+  r->count = peek_used;
+}
+
+static void syscall_result(long rc, struct mops_reply *r);
+
+// mremap() with RLIMIT_AS's soft limit at 0 for the duration of the call: every
+// may_expand_vm() fails, so a MAYMOVE|DONTUNMAP call without FIXED runs all of the
+// kernel's checks up to may_expand_vm(old_len) in mremap_to() and stops there with
+// ENOMEM, before it places (or changes) anything. The limit is restored before answering.
+static void mremap_nogrow(const uint64_t *a, struct mops_reply *r) {
+  struct rlimit saved, none;
+  if (getrlimit(RLIMIT_AS, &saved) != 0) {
+    r->status = MOPS_ERRNO;
+    r->err = errno;
+    return;
+  }
+  none = saved;
+  none.rlim_cur = 0;
+  if (setrlimit(RLIMIT_AS, &none) != 0) {
+    r->status = MOPS_ERRNO;
+    r->err = errno;
+    return;
+  }
+  long rc = syscall(SYS_mremap, a[0], a[1], a[2], a[3], a[4]);
+  int err = errno;
+  if (setrlimit(RLIMIT_AS, &saved) != 0) _exit(1);  // never continue with a limit of 0
+  errno = err;
+  syscall_result(rc, r);
 }
 
 // A long-term FOLL_PIN|FOLL_WRITE of the range: one io_uring instance with one fixed buffer.
@@ -387,6 +473,12 @@ static _Noreturn void serve(void) {
       } else {
         r.count = (uint32_t)a[1];
       }
+      break;
+    case MOPS_OP_MREMAP_NOGROW:
+      mremap_nogrow(a, &r);
+      break;
+    case MOPS_OP_PEEK:
+      peek(a[0], a[1], &r);
       break;
     default:
       r.status = MOPS_ERRNO;

@@ -211,7 +211,9 @@ struct FramePairing {
   }()
 
   /// How `a` (reference) and `b` (other) differ in what they show of a page besides
-  /// frame identity, or nil.
+  /// frame identity, or nil. A field one side did not observe (`nil`: e.g. mapcounts
+  /// without root, or the contents of a page the linux backend cannot load because its
+  /// VMA lacks PROT_READ) is not compared — never taken as zero or as equal.
   static func compareFields(_ a: PageInfo, _ b: PageInfo, referenceName: String, otherName: String) -> String? {
     func field<T: Equatable>(_ name: String, _ x: T?, _ y: T?) -> String? {
       guard let x, let y, x != y else { return nil }
