@@ -84,8 +84,11 @@ public final class DiffBackend: Backend {
 
   func compareOutcomes(_ op: Operation, _ r: OpOutcome, _ o: OpOutcome) throws(BackendError) {
     var diffs: [String] = []
-    if r.result != o.result {
+    switch (r.result, o.result) {
+    case (.notModelled, .notModelled): break
+    case (let a, let b) where a != b:
       diffs.append("outcome: \(reference.name) \(show(r.result)), \(other.name) \(show(o.result))")
+    default: break
     }
     if r.field != o.field {
       diffs.append("result field: \(reference.name) \(r.field.map(String.init) ?? "untouched"), \(other.name) \(o.field.map(String.init) ?? "untouched")")

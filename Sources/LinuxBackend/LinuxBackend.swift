@@ -399,10 +399,10 @@ public final class LinuxBackend: Backend {
       let len = pageAlignUp(length), !addr.addingReportingOverflow(len).overflow,
       let page = try blockingPage(w, addr, addr + len, write: advice == .POPULATE_WRITE, kernel: true)
     {
-      // GUP faults the pages in order: populate up to the blocking page, then it would wait.
-      let r = try call(w, MOPS_OP_MADVISE, [addr, page - addr, args[2]])
-      if r.status != WorkerStatus.ok { return plain(r) }
-      return blocked(page, "MADV_\(advice.name) would wait in a userfault")
+      // The kernel would populate up to the blocking page and then wait inside the
+      // syscall, which nothing in a single-threaded script can resolve: refused, like
+      // the model, before anything changes.
+      return kernelWouldBlock(page, "MADV_\(advice.name)")
     }
     return plain(try call(w, MOPS_OP_MADVISE, args))
   }
@@ -507,7 +507,7 @@ public final class LinuxBackend: Backend {
       let page = try blockingPage(
         w, addr & ~(pageSize - 1), (end + pageSize - 1) & ~(pageSize - 1), write: true, kernel: true)
     {
-      return blocked(page, "the pin would wait in a userfault (pages before it are not faulted in here, unlike the kernel)")
+      return kernelWouldBlock(page, "the pin")
     }
     let r = try call(w, MOPS_OP_PIN, [addr, length])
     if r.status == WorkerStatus.errno, r.raw.value2 == 1 {
@@ -548,21 +548,16 @@ public final class LinuxBackend: Backend {
     guard aligned, length > 0, !src.addingReportingOverflow(length).overflow,
       let page = try blockingPage(w, src, src + length, write: false, kernel: true)
     else { return uffdio(try copy(src, length)) }
-    let reason = "UFFDIO_COPY would wait in a userfault reading its source"
-    if page > src {
-      // The pages before the blocking one are copied, then the source read waits.
-      let prefix = try copy(src, page - src)
-      return prefix.status == WorkerStatus.ok ? blocked(page, reason) : uffdio(prefix)
-    }
+    if page > src { return kernelWouldBlock(page, "UFFDIO_COPY reading its source") }
     // Nothing is copied before the wait: let the kernel run its checks with a source that
     // faults (an unmapped arena page gives EFAULT at the first page, after every check).
     let vmas = try placementVMAs(w)
     guard let probe = Placement.topDown(length: pageSize, vmas: vmas, low: Arena.start.rawValue, high: Arena.end.rawValue),
       !probe.addingReportingOverflow(length).overflow, probe + length <= taskSize
-    else { return blocked(page, reason) }
+    else { return kernelWouldBlock(page, "UFFDIO_COPY reading its source") }
     let checked = try copy(probe, length)
     let faulted = checked.status == WorkerStatus.errno && checked.raw.err == EFAULT && checked.raw.field == -Int64(EFAULT)
-    return faulted ? blocked(page, reason) : uffdio(checked)
+    return faulted ? kernelWouldBlock(page, "UFFDIO_COPY reading its source") : uffdio(checked)
   }
 
   // MARK: - Outcomes
@@ -594,6 +589,16 @@ public final class LinuxBackend: Backend {
 
   private func blocked(_ addr: UInt64, _ why: String) -> OpOutcome {
     OpOutcome(.userfault(VirtAddr(addr)), reason: why)
+  }
+
+  /// A syscall that would fault a page in itself (GUP) and wait in a userfault there:
+  /// the worker's only thread would never return, so the call is refused before any
+  /// work, as the model refuses it.
+  private func kernelWouldBlock(_ addr: UInt64, _ what: String) -> OpOutcome {
+    OpOutcome(
+      .notModelled(
+        "\(what) would wait inside the kernel in a userfault at \(VirtAddr(addr)); a single-threaded script cannot resolve it"
+      ))
   }
 
   private func notUffd(_ uffd: UffdHandle) -> OpOutcome {
