@@ -53,8 +53,12 @@ static void on_alarm(int sig) {
   if (armed) siglongjmp(env, 2);
 }
 
+// How long an access may run before the watchdog interrupts it.
+static uint64_t watchdog_ms = 1000;
+
 static void watchdog(int on) {
-  struct itimerval t = {.it_value = {.tv_sec = on ? 1 : 0}};
+  struct itimerval t = {.it_value = {.tv_sec = on ? (time_t)(watchdog_ms / 1000) : 0,
+                                     .tv_usec = on ? (suseconds_t)(watchdog_ms % 1000) * 1000 : 0}};
   setitimer(ITIMER_REAL, &t, NULL);
 }
 
@@ -412,7 +416,12 @@ static _Noreturn void serve(void) {
       syscall_result(syscall(SYS_mremap, a[0], a[1], a[2], a[3], a[4]), &r);
       break;
     case MOPS_OP_TOUCH:
+      // A short watchdog lets the controller make an access that is known to block in a
+      // userfault: the kernel does what precedes the wait (a write fault prepares the
+      // VMA's anon_vma), then the alarm interrupts the wait.
+      watchdog_ms = a[4] ? a[4] : 1000;
       touch(a[0], a[1] != 0, a[2] != 0, (uint8_t)a[3], &r);
+      watchdog_ms = 1000;
       break;
     case MOPS_OP_WRITE:
       write_bytes(a[0], in.data, in.cmd.count, &r);

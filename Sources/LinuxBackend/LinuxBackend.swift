@@ -410,6 +410,7 @@ public final class LinuxBackend: Backend {
   private func touch(_ w: Worker, addr: UInt64, write: Bool, fill: UInt8?) throws(BackendError) -> OpOutcome {
     let page = addr & ~(pageSize - 1)
     if page <= UInt64.max - pageSize, try blockingPage(w, page, page + pageSize, write: write, kernel: false) != nil {
+      if write { try blockingWrite(w, addr) }
       return blocked(addr, "the access would wait in a userfault")
     }
     let r = try call(w, MOPS_OP_TOUCH, [addr, write ? 1 : 0, fill == nil ? 0 : 1, UInt64(fill ?? 0)])
@@ -429,8 +430,20 @@ public final class LinuxBackend: Backend {
       if r.status != WorkerStatus.ok { return access(r) }
       done += n
     }
-    if let stop { return blocked(stop, "the write would wait in a userfault") }
+    if let stop {
+      try blockingWrite(w, stop)
+      return blocked(stop, "the write would wait in a userfault")
+    }
     return .ok
+  }
+
+  /// Makes a write that is known to wait in a userfault, interrupted after 50 ms, so the
+  /// kernel does what comes before the wait: a write fault on a missing page prepares
+  /// the VMA's anon_vma first (do_anonymous_page), which later decides VM_ACCOUNT on
+  /// mprotect and VMA merging. The contents are left alone (a locked OR of zero).
+  private func blockingWrite(_ w: Worker, _ addr: UInt64) throws(BackendError) {
+    _ = try call(w, MOPS_OP_TOUCH, [addr, 1, 0, 0, 50])
+    try noteAccess(w, addr)
   }
 
   private func readBytes(_ w: Worker, addr: UInt64, count: Int) throws(BackendError) -> OpOutcome {

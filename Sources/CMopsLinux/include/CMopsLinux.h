@@ -54,7 +54,7 @@ enum mops_op {
   MOPS_OP_MPROTECT,      ///< addr, len, prot
   MOPS_OP_MADVISE,       ///< addr, len, advice
   MOPS_OP_MREMAP,        ///< old, old_len, new_len, flags, new → value = address
-  MOPS_OP_TOUCH,         ///< addr, write, has_fill, fill: one access (fill: the whole page)
+  MOPS_OP_TOUCH,         ///< addr, write, has_fill, fill[, watchdog ms (0: 1 s)]: one access (fill: the whole page)
   MOPS_OP_WRITE,         ///< addr; payload = bytes; value = bytes stored
   MOPS_OP_READ,          ///< addr, count; payload back = bytes read
   MOPS_OP_FORK,          ///< SCM_RIGHTS = child's socket → value = child pid
