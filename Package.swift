@@ -24,7 +24,9 @@ let package = Package(
       ]),
     // Vocabulary shared by every layer: errno, signals, syscall flag sets, typed
     // addresses and the observation records every backend produces.
-    .target(name: "MopsABI"),
+    .target(
+      name: "MopsABI",
+      swiftSettings: [.unsafeFlags(["-cross-module-optimization"], .when(configuration: .release))]),
     // The model of the kernel's anonymous-memory code. Pure Swift, no I/O.
     .target(
       name: "MopsEngine", dependencies: ["MopsABI"],

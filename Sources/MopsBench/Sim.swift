@@ -21,7 +21,7 @@ enum Sim {
   static func touch(_ w: World, _ pid: PID, _ base: VirtAddr, pages n: Int) throws {
     for i in 0..<n {
       let outcome = w.touch(pid, addr: base + UInt64(i) * pageSize, write: true, fill: 0x41)
-      guard outcome == .ok else { throw BenchFailure(description: "touch: \(outcome)") }
+      guard case .ok = outcome else { throw BenchFailure(description: "touch: \(outcome)") }
     }
   }
 

@@ -44,8 +44,8 @@ extension World {
       guard count == mm.mapCount else {
         throw InvariantViolation(message: "\(pid): map_count \(mm.mapCount) but \(count) VMAs")
       }
-      guard mm.vmas.gapCacheIsConsistent else {
-        throw InvariantViolation(message: "\(pid): the VMA tree's cached chunk gaps are stale")
+      guard mm.vmas.chunkCachesAreConsistent else {
+        throw InvariantViolation(message: "\(pid): the VMA tree's cached chunk gaps or ends are stale")
       }
       var ptes = 0
       for (key, table) in mm.pageTable.tables {
@@ -115,8 +115,12 @@ extension World {
   }
 
   /// Runs ``checkInvariants()`` when enabled and stops the program on a violation.
+  @inline(__always)
   func verify(after operation: @autoclosure () -> String) {
-    guard checksInvariants else { return }
+    if checksInvariants { verifyNow(after: operation) }
+  }
+
+  private func verifyNow(after operation: () -> String) {
     do {
       try checkInvariants()
     } catch {

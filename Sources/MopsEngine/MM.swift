@@ -7,14 +7,41 @@ public final class MM {
   /// The process that forked this one (`nil` for the first process).
   public let parent: PID?
   /// The VMAs, ordered (the maple tree).
-  public var vmas = VMATree()
+  ///
+  /// Every change goes through `_modify`, which forgets the VMAs ``vma(containing:)``
+  /// remembers and hands out the storage in place (a `didSet` observer would make
+  /// Swift copy the tree on every change).
+  public var vmas: VMATree {
+    get { storedVMAs }
+    _modify {
+      lastVMA = nil
+      otherVMA = nil
+      yield &storedVMAs
+    }
+  }
+  private var storedVMAs = VMATree()
+  /// The last two VMAs ``vma(containing:)`` found, most recent first (the kernel's old
+  /// per-thread `vmacache`): faults come in runs inside one VMA, moves alternate
+  /// between a src and a dst VMA.
+  private var lastVMA: VMA?
+  private var otherVMA: VMA?
   /// The page table.
   public var pageTable = PageTable()
   /// `MMF_HAS_PINNED`: something in this mm was ever DMA-pinned; decides whether fork
   /// copies possibly-pinned pages eagerly.
   public var hasPinned = false
   /// The userfaultfds this process holds open (its file table, as far as uffds go).
-  public var uffds: Set<UserfaultfdCtx.ID> = []
+  public var uffds: Set<UserfaultfdCtx.ID> {
+    get { storedUffds }
+    _modify {
+      uffdsGeneration &+= 1
+      yield &storedUffds
+    }
+  }
+  private var storedUffds: Set<UserfaultfdCtx.ID> = []
+  /// Bumped by every change to `uffds`; keeps ``World``'s cache of the last userfaultfd
+  /// lookup honest.
+  private(set) var uffdsGeneration: UInt32 = 0
   /// Buffers this process pinned (``World/pin(_:addr:length:)``), oldest first.
   public internal(set) var pinnedBuffers: [PinnedBuffer] = []
   /// The event that created this process (the fork, or `.none` for the first).
@@ -22,6 +49,17 @@ public final class MM {
 
   /// `mm->map_count`: the number of VMAs.
   public var mapCount: Int { vmas.count }
+
+  /// `vma_lookup`: the VMA containing `addr`, trying the last two found first.
+  @inline(__always)
+  func vma(containing addr: VirtAddr) -> VMA? {
+    if let vma = lastVMA, vma.contains(addr) { return vma }
+    if let vma = otherVMA, vma.contains(addr) { return vma }
+    guard let vma = vmas.vma(containing: addr) else { return nil }
+    otherVMA = lastVMA
+    lastVMA = vma
+    return vma
+  }
 
   init(pid: PID, parent: PID?, createdBy: EventID) {
     self.pid = pid

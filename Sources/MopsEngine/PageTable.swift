@@ -11,6 +11,11 @@ import MopsABI
 /// zapped; only `free_pgtables` at munmap releases it (``World/freePageTables(_:_:_:)``).
 /// Whether a table exists is observable: UFFDIO_MOVE reports ENOENT for a src range
 /// without one before it looks at the dst PTE.
+///
+/// The tables are found by PMD index (`vpn / 512`) in an open-addressing hash map
+/// (linear probing, multiplicative hash, at most half full), and the bucket of the
+/// last table a write went to is remembered: a run of faults or moves through one
+/// 2 MiB range finds its table without probing.
 public struct PageTable: Sendable {
   /// Entries per last-level table.
   public static let ptesPerTable: UInt64 = 512
@@ -19,21 +24,125 @@ public struct PageTable: Sendable {
     public var entries: [PTE] = Array(repeating: .none, count: Int(PageTable.ptesPerTable))
     /// Entries that are not `pte_none`.
     public var used: Int = 0
+
+    /// An allocated table with every entry none.
+    public init() {}
+
+    /// The placeholder in an empty bucket: no entries, no storage.
+    fileprivate init(placeholder: Void) { entries = [] }
   }
 
-  /// Tables by `vpn / 512` (the PMD index); a table may be empty.
-  public var tables = TableMap()
+  /// One slot of the hash map: a PMD index and its table, or `Bucket.emptyKey`.
+  struct Bucket: Sendable {
+    /// No PMD index is this large (a vpn has at most 52 bits).
+    static let emptyKey = UInt64.max
+    static let empty = Bucket(key: emptyKey, table: Table(placeholder: ()))
+    var key: UInt64
+    var table: Table
+  }
+
+  /// The hash map: a power-of-two number of buckets (none before the first table).
+  var buckets: [Bucket] = []
+  /// Allocated tables.
+  var tableCount = 0
+  /// The PMD index and bucket of the table the last write used (`emptyKey`: none).
+  var lastKey = Bucket.emptyKey
+  var lastBucket = 0
   /// Non-none entries in the whole table.
   public private(set) var used: Int = 0
 
   public init() {}
 
-  /// The PTE for `addr`'s page.
+  // MARK: The hash map
 
+  /// The home bucket of PMD index `key` (Fibonacci hashing).
+  @inline(__always)
+  private func home(_ key: UInt64, _ mask: Int) -> Int {
+    Int(truncatingIfNeeded: (key &* 0x9E37_79B9_7F4A_7C15) >> 32) & mask
+  }
+
+  /// The bucket holding the table with PMD index `key`, if there is one.
+  @inline(__always)
+  func bucket(of key: UInt64) -> Int? {
+    if key == lastKey { return lastBucket }
+    if buckets.isEmpty { return nil }
+    let mask = buckets.count &- 1
+    var i = home(key, mask)
+    while true {
+      let k = buckets[i].key
+      if k == key { return i }
+      if k == Bucket.emptyKey { return nil }
+      i = (i &+ 1) & mask
+    }
+  }
+
+  /// The bucket of the table with PMD index `key`, allocating an empty table there if
+  /// there is none; remembered as the last table used.
+  @inline(__always)
+  private mutating func bucketAllocating(_ key: UInt64) -> Int {
+    if key == lastKey { return lastBucket }
+    let b = bucket(of: key) ?? insert(key, Table())
+    lastKey = key
+    lastBucket = b
+    return b
+  }
+
+  /// Adds `table` at PMD index `key`, which has none, and returns its bucket.
+  private mutating func insert(_ key: UInt64, _ table: Table) -> Int {
+    if (tableCount &+ 1) &* 2 > buckets.count { grow() }
+    let mask = buckets.count &- 1
+    var i = home(key, mask)
+    while buckets[i].key != Bucket.emptyKey { i = (i &+ 1) & mask }
+    buckets[i] = Bucket(key: key, table: table)
+    tableCount += 1
+    return i
+  }
+
+  /// Doubles the buckets and rehashes every table.
+  private mutating func grow() {
+    let old = buckets
+    buckets = Array(repeating: .empty, count: Swift.max(8, old.count * 2))
+    lastKey = Bucket.emptyKey
+    let mask = buckets.count &- 1
+    for b in old where b.key != Bucket.emptyKey {
+      var i = home(b.key, mask)
+      while buckets[i].key != Bucket.emptyKey { i = (i &+ 1) & mask }
+      buckets[i] = b
+    }
+  }
+
+  /// Removes the table in bucket `i` and returns it (backward-shift deletion: the
+  /// tables probed past `i` move up, so no tombstones are left).
+  private mutating func remove(bucket i: Int) -> Table {
+    let removed = buckets[i].table
+    let mask = buckets.count &- 1
+    var hole = i
+    var j = i
+    while true {
+      j = (j &+ 1) & mask
+      let k = buckets[j].key
+      if k == Bucket.emptyKey { break }
+      let h = home(k, mask)
+      // The entry at j may fill the hole unless its home lies cyclically in (hole, j].
+      let stays = hole <= j ? (h > hole && h <= j) : (h > hole || h <= j)
+      if !stays {
+        buckets[hole] = buckets[j]
+        hole = j
+      }
+    }
+    buckets[hole] = .empty
+    tableCount -= 1
+    lastKey = Bucket.emptyKey
+    return removed
+  }
+
+  // MARK: Entries
+
+  /// The PTE for `addr`'s page.
   public subscript(addr: VirtAddr) -> PTE {
     let vpn = addr.vpn
-    guard let t = tables[vpn >> 9] else { return .none }
-    return t.entries[Int(vpn & 511)]
+    guard let b = bucket(of: vpn >> 9) else { return .none }
+    return buckets[b].table.entries[Int(vpn & 511)]
   }
 
   /// Installs `pte` at `addr` and returns what was there.
@@ -42,125 +151,198 @@ public struct PageTable: Sendable {
     let vpn = addr.vpn
     let key = vpn >> 9
     let slot = Int(vpn & 511)
+    let b: Int
     if pte.isNone {
-      guard tables[key] != nil else { return .none }
-      var old = PTE.none
-      modifyTable(key) { t in
-        old = t.entries[slot]
-        if !old.isNone {
-          t.entries[slot] = .none
-          t.used -= 1
-        }
-      }
-      if !old.isNone { used -= 1 }
+      guard let found = bucket(of: key), !buckets[found].table.entries[slot].isNone else { return .none }
+      b = found
+    } else {
+      b = bucketAllocating(key)
+    }
+    // One uniqueness check for the buckets and one for the table's entries.
+    let old = buckets.withUnsafeMutableBufferPointer { tables in
+      let old = tables[b].table.entries[slot]
+      tables[b].table.entries[slot] = pte
+      if old.isNone != pte.isNone { tables[b].table.used += pte.isNone ? -1 : 1 }
       return old
     }
-    var old = PTE.none
-    modifyTable(key) { t in
-      old = t.entries[slot]
-      t.entries[slot] = pte
-      if old.isNone { t.used += 1 }
-    }
-    if old.isNone { used += 1 }
+    if old.isNone != pte.isNone { used += pte.isNone ? -1 : 1 }
     return old
   }
+
+  /// Clears every non-none entry in `[start, end)` in address order, calling `body`
+  /// with its address and the entry it held right after clearing it. Tables stay
+  /// allocated. Returns how many entries were cleared. `body` must not touch this page
+  /// table.
+  @discardableResult
+  mutating func clear(in start: VirtAddr, _ end: VirtAddr, _ body: (VirtAddr, PTE) -> Void) -> Int {
+    guard start < end, used > 0 else { return 0 }
+    let first = start.vpn >> 9
+    let last = (end.vpn &- 1) >> 9
+    var cleared = 0
+    func clearTable(_ key: UInt64, _ pageTable: inout PageTable) {
+      guard let b = pageTable.bucket(of: key), pageTable.buckets[b].table.used > 0 else { return }
+      let base = key << 9
+      let lo = Int(max(start.vpn, base) - base)
+      let hi = Int(min(end.vpn, base + 512) - base)
+      for slot in lo..<hi {
+        let pte = pageTable.buckets[b].table.entries[slot]
+        if pte.isNone { continue }
+        pageTable.buckets[b].table.entries[slot] = .none
+        pageTable.buckets[b].table.used -= 1
+        pageTable.used -= 1
+        cleared += 1
+        body(VirtAddr((base + UInt64(slot)) << pageShift), pte)
+      }
+    }
+    if last &- first < UInt64(tableCount) {
+      var key = first
+      while true {
+        clearTable(key, &self)
+        if key == last { break }
+        key &+= 1
+      }
+    } else {
+      var keys: [UInt64] = []
+      forEachTable(from: first, through: last) { key, _ in keys.append(key) }
+      for key in keys { clearTable(key, &self) }
+    }
+    return cleared
+  }
+
+  // MARK: Tables
 
   /// Installs a whole last-level table at `key`, where there is none yet (fork's bulk
   /// copy: the two page tables share the entries' storage until one side writes).
   mutating func installTable(_ key: UInt64, _ table: Table) {
-    precondition(tables[key] == nil, "installTable over an existing table \(key)")
-    tables[key] = table
+    precondition(bucket(of: key) == nil, "installTable over an existing table \(key)")
+    _ = insert(key, table)
     used += table.used
   }
 
   /// Whether a table covers `addr` (`!pmd_none` for its PMD entry), even an empty one.
-  public func hasTable(_ addr: VirtAddr) -> Bool { tables[addr.vpn >> 9] != nil }
+  public func hasTable(_ addr: VirtAddr) -> Bool { bucket(of: addr.vpn >> 9) != nil }
+
+  /// Whether a table has PMD index `key`.
+  func hasTable(key: UInt64) -> Bool { bucket(of: key) != nil }
 
   /// `pte_alloc`: makes sure a (possibly empty) table covers `addr`.
   public mutating func allocateTable(_ addr: VirtAddr) {
-    let key = addr.vpn >> 9
-    if tables[key] == nil { tables[key] = Table() }
+    _ = bucketAllocating(addr.vpn >> 9)
   }
 
   /// The PTE at `addr`, or `nil` when no table covers it (`pmd_none`): one lookup.
   public func entryIfTable(_ addr: VirtAddr) -> PTE? {
     let vpn = addr.vpn
-    return tables[vpn >> 9]?.entries[Int(vpn & 511)]
+    guard let b = bucket(of: vpn >> 9) else { return nil }
+    return buckets[b].table.entries[Int(vpn & 511)]
   }
 
   /// `pte_alloc` followed by a read of the PTE at `addr`: one lookup.
   public mutating func allocateTableAndRead(_ addr: VirtAddr) -> PTE {
     let vpn = addr.vpn
-    var pte = PTE.none
-    modifyTable(vpn >> 9) { t in pte = t.entries[Int(vpn & 511)] }
-    return pte
+    return buckets[bucketAllocating(vpn >> 9)].table.entries[Int(vpn & 511)]
   }
 
   /// Clears the (non-none) entry at `src` and installs `pte` at `dst`, whose entry is
-  /// none and whose table exists: UFFDIO_MOVE's PTE transfer, one lookup when both lie
-  /// in the same table.
+  /// none and whose table exists: UFFDIO_MOVE's PTE transfer.
   mutating func movePTE(from src: VirtAddr, to dst: VirtAddr, _ pte: PTE) {
-    let (sk, dk) = (src.vpn >> 9, dst.vpn >> 9)
+    let db = bucketAllocating(dst.vpn >> 9)
+    let sb = bucket(of: src.vpn >> 9)!
     let (ss, ds) = (Int(src.vpn & 511), Int(dst.vpn & 511))
-    if sk == dk {
-      modifyTable(sk) { t in
-        t.entries[ss] = .none
-        t.entries[ds] = pte
-      }
-      return
-    }
-    modifyTable(sk) { t in
-      t.entries[ss] = .none
-      t.used -= 1
-    }
-    modifyTable(dk) { t in
-      t.entries[ds] = pte
-      t.used += 1
+    buckets.withUnsafeMutableBufferPointer { tables in
+      tables[sb].table.entries[ss] = .none
+      tables[sb].table.used -= 1
+      tables[db].table.entries[ds] = pte
+      tables[db].table.used += 1
     }
   }
 
   /// `move_normal_pmd`: the table with PMD index `from` (with its entries) becomes the
   /// table of `to`, which has none.
   mutating func moveTable(from: UInt64, to: UInt64) {
-    precondition(tables[to] == nil, "moveTable onto an existing table \(to)")
-    tables[to] = tables.removeValue(forKey: from)
+    precondition(bucket(of: to) == nil, "moveTable onto an existing table \(to)")
+    guard let b = bucket(of: from) else { return }
+    let table = remove(bucket: b)
+    _ = insert(to, table)
   }
 
   /// `free_pte_range`: releases the empty table with PMD index `key`.
   mutating func freeTable(key: UInt64) {
-    guard let t = tables[key], t.used == 0 else { return }
-    tables[key] = nil
+    guard let b = bucket(of: key), buckets[b].table.used == 0 else { return }
+    _ = remove(bucket: b)
   }
 
-  mutating func modifyTable(_ key: UInt64, _ body: (inout Table) -> Void) {
-    body(&tables[key, default: Table()])
+  /// Applies `body` to the table with PMD index `key`, allocating an empty one first if
+  /// there is none, and returns its result. `body` must keep the table's `used` count
+  /// right and must not change how many entries are non-none (the page table's own
+  /// count is not updated).
+  mutating func modifyTable<R>(_ key: UInt64, _ body: (inout Table) -> R) -> R {
+    body(&buckets[bucketAllocating(key)].table)
   }
+
+  /// Calls `body` with the PMD index and bucket of every allocated table in
+  /// `[first, last]`, in ascending order: probing each index of a short range, else
+  /// sorting the keys of the tables that fall inside it.
+  func forEachTable(from first: UInt64, through last: UInt64, _ body: (UInt64, Int) -> Void) {
+    if last &- first < UInt64(tableCount) {
+      var key = first
+      while true {
+        if let b = bucket(of: key) { body(key, b) }
+        if key == last { break }
+        key &+= 1
+      }
+      return
+    }
+    for key in buckets.lazy.map(\.key).filter({ $0 != Bucket.emptyKey && $0 >= first && $0 <= last }).sorted() {
+      body(key, bucket(of: key)!)
+    }
+  }
+
+  /// The allocated tables by PMD index, in ascending order.
+  public var tables: Tables { Tables(pageTable: self) }
+
+  /// A read-only view of the allocated tables: `count`, lookup by PMD index, and
+  /// iteration as `(key, table)` pairs in ascending PMD index (address) order.
+  public struct Tables: Sequence {
+    let pageTable: PageTable
+
+    public var count: Int { pageTable.tableCount }
+
+    public subscript(key: UInt64) -> Table? {
+      pageTable.bucket(of: key).map { pageTable.buckets[$0].table }
+    }
+
+    /// The PMD indices, ascending.
+    public var keys: [UInt64] {
+      pageTable.buckets.lazy.map(\.key).filter { $0 != Bucket.emptyKey }.sorted()
+    }
+
+    /// The tables in ascending PMD index order.
+    public var values: [Table] { map(\.table) }
+
+    public func makeIterator() -> IndexingIterator<[(key: UInt64, table: Table)]> {
+      pageTable.buckets.filter { $0.key != Bucket.emptyKey }.sorted { $0.key < $1.key }
+        .map { (key: $0.key, table: $0.table) }.makeIterator()
+    }
+  }
+
+  // MARK: Walks
 
   /// Calls `body` with the address and PTE of every non-none entry in `[start, end)`,
   /// in address order. `body` must not modify the table.
   public func forEachPresent(in start: VirtAddr, _ end: VirtAddr, _ body: (VirtAddr, PTE) -> Void) {
     guard start < end, used > 0 else { return }
-    let firstKey = start.vpn >> 9
-    let lastKey = (end.vpn &- 1) >> 9
-    func visit(_ key: UInt64) {
-      guard let t = tables[key] else { return }
+    forEachTable(from: start.vpn >> 9, through: (end.vpn &- 1) >> 9) { key, b in
+      guard buckets[b].table.used > 0 else { return }
       let base = key << 9
       let lo = max(start.vpn, base) - base
       let hi = min(end.vpn, base + 512) - base
-      for slot in Int(lo)..<Int(hi) {
-        let pte = t.entries[slot]
-        if !pte.isNone { body(VirtAddr((base + UInt64(slot)) << pageShift), pte) }
+      buckets[b].table.entries.withUnsafeBufferPointer { entries in
+        for slot in Int(lo)..<Int(hi) {
+          let pte = entries[slot]
+          if !pte.isNone { body(VirtAddr((base + UInt64(slot)) << pageShift), pte) }
+        }
       }
-    }
-    if lastKey &- firstKey < UInt64(tables.count) {
-      var key = firstKey
-      while true {
-        visit(key)
-        if key == lastKey { break }
-        key &+= 1
-      }
-    } else {
-      for key in tables.keys.filter({ $0 >= firstKey && $0 <= lastKey }).sorted() { visit(key) }
     }
   }
 
@@ -170,50 +352,4 @@ public struct PageTable: Sendable {
     forEachPresent(in: start, end) { result.append(($0, $1)) }
     return result
   }
-}
-
-/// The tables of a ``PageTable`` by PMD index: a dictionary whose keys hash with a cheap
-/// multiplicative mix instead of SipHash (two or three lookups per fault or UFFDIO_MOVE),
-/// with the dictionary operations the engine uses, keyed by plain `UInt64`.
-public struct TableMap: Sequence, Sendable {
-  /// A PMD index as a dictionary key.
-  public struct Key: Hashable, Sendable {
-    public var raw: UInt64
-    public func hash(into hasher: inout Hasher) { hasher.combine(raw) }
-    public func _rawHashValue(seed: Int) -> Int { fastHash(raw, seed) }
-  }
-
-  var storage: [Key: PageTable.Table] = [:]
-
-  public subscript(key: UInt64) -> PageTable.Table? {
-    get { storage[Key(raw: key)] }
-    set { storage[Key(raw: key)] = newValue }
-    _modify { yield &storage[Key(raw: key)] }
-  }
-
-  public subscript(key: UInt64, default value: @autoclosure () -> PageTable.Table) -> PageTable.Table {
-    get { storage[Key(raw: key), default: value()] }
-    _modify { yield &storage[Key(raw: key), default: value()] }
-  }
-
-  /// The number of tables.
-  public var count: Int { storage.count }
-  /// The PMD indexes of every table, in no particular order.
-  public var keys: [UInt64] { storage.keys.map(\.raw) }
-  /// The tables, in no particular order.
-  public var values: Dictionary<Key, PageTable.Table>.Values { storage.values }
-
-  @discardableResult
-  public mutating func removeValue(forKey key: UInt64) -> PageTable.Table? {
-    storage.removeValue(forKey: Key(raw: key))
-  }
-
-  public struct Iterator: IteratorProtocol {
-    var base: Dictionary<Key, PageTable.Table>.Iterator
-    public mutating func next() -> (key: UInt64, value: PageTable.Table)? {
-      base.next().map { (key: $0.key.raw, value: $0.value) }
-    }
-  }
-
-  public func makeIterator() -> Iterator { Iterator(base: storage.makeIterator()) }
 }

@@ -48,11 +48,13 @@ public struct VMA: Sendable, CustomStringConvertible {
 /// with logarithmic lookup and cheap insertion at any position.
 ///
 /// Stored as a list of sorted chunks of at most `chunkCapacity` VMAs: binary search
-/// over the chunks' last ends, then within one chunk. Each chunk also caches its
-/// largest inner gap, so the top-down search skips whole chunks (the maple tree's gap
-/// tracking).
+/// over the chunks' last ends (kept in one flat array), then within one chunk. Each
+/// chunk also caches its largest inner gap, so the top-down search skips whole chunks
+/// (the maple tree's gap tracking).
 public struct VMATree: Sendable, Sequence {
   var chunks: [[VMA]] = []
+  /// Per chunk: the `vmEnd` of its last VMA.
+  var chunkEnds: [VirtAddr] = []
   /// Per chunk: the largest gap between two consecutive VMAs inside it, or `nil`
   /// when the chunk changed since it was last computed.
   var chunkGaps: [UInt64?] = []
@@ -69,27 +71,31 @@ public struct VMATree: Sendable, Sequence {
 
   /// The chunk holding the first VMA whose end is above `addr`, or `chunks.count`.
   func chunkIndex(above addr: VirtAddr) -> Int {
-    var lo = 0
-    var hi = chunks.count
-    while lo < hi {
-      let mid = (lo &+ hi) >> 1
-      if chunks[mid][chunks[mid].count - 1].vmEnd > addr { hi = mid } else { lo = mid &+ 1 }
+    chunkEnds.withUnsafeBufferPointer { ends in
+      var lo = 0
+      var hi = ends.count
+      while lo < hi {
+        let mid = (lo &+ hi) >> 1
+        if ends[mid] > addr { hi = mid } else { lo = mid &+ 1 }
+      }
+      return lo
     }
-    return lo
   }
 
   /// `find_vma`: the position of the first VMA with `vmEnd > addr`, if any.
   public func index(above addr: VirtAddr) -> Index? {
     let c = chunkIndex(above: addr)
-    if c == chunks.count { return nil }
-    let chunk = chunks[c]
-    var lo = 0
-    var hi = chunk.count
-    while lo < hi {
-      let mid = (lo &+ hi) >> 1
-      if chunk[mid].vmEnd > addr { hi = mid } else { lo = mid &+ 1 }
+    if c == chunkEnds.count { return nil }
+    let slot = chunks[c].withUnsafeBufferPointer { chunk in
+      var lo = 0
+      var hi = chunk.count
+      while lo < hi {
+        let mid = (lo &+ hi) >> 1
+        if chunk[mid].vmEnd > addr { hi = mid } else { lo = mid &+ 1 }
+      }
+      return lo
     }
-    return Index(chunk: c, slot: lo)
+    return Index(chunk: c, slot: slot)
   }
 
   /// `find_vma`: the first VMA ending above `addr` (it may start above `addr` too).
@@ -108,6 +114,7 @@ public struct VMATree: Sendable, Sequence {
     get { chunks[i.chunk][i.slot] }
     _modify {
       chunkGaps[i.chunk] = nil
+      defer { chunkEnds[i.chunk] = chunks[i.chunk][chunks[i.chunk].count &- 1].vmEnd }
       yield &chunks[i.chunk][i.slot]
     }
   }
@@ -145,6 +152,10 @@ public struct VMATree: Sendable, Sequence {
 
   public var first: VMA? { chunks.first?.first }
   public var last: VMA? { chunks.last?.last }
+  /// The position of the last VMA, `nil` when the tree is empty.
+  public var lastIndex: Index? {
+    chunks.isEmpty ? nil : Index(chunk: chunks.count - 1, slot: chunks[chunks.count - 1].count - 1)
+  }
 
   /// Every VMA intersecting `[start, end)`, in address order.
   public func vmas(intersecting start: VirtAddr, _ end: VirtAddr) -> [VMA] {
@@ -164,30 +175,64 @@ public struct VMATree: Sendable, Sequence {
     count += 1
     guard !chunks.isEmpty else {
       chunks = [[vma]]
+      chunkEnds = [vma.vmEnd]
       chunkGaps = [nil]
       return
     }
     var c = chunkIndex(above: vma.vmStart)
     if c == chunks.count { c -= 1 }
-    var chunk = chunks[c]
-    chunks[c] = []
-    var lo = 0
-    var hi = chunk.count
-    while lo < hi {
-      let mid = (lo + hi) >> 1
-      if chunk[mid].vmEnd > vma.vmStart { hi = mid } else { lo = mid + 1 }
+    let slot = chunks[c].withUnsafeBufferPointer { chunk in
+      var lo = 0
+      var hi = chunk.count
+      while lo < hi {
+        let mid = (lo &+ hi) >> 1
+        if chunk[mid].vmEnd > vma.vmStart { hi = mid } else { lo = mid &+ 1 }
+      }
+      return lo
     }
-    chunk.insert(vma, at: lo)
+    _ = insert(vma, at: Index(chunk: c, slot: slot))
+  }
+
+  /// Inserts `vma` directly after position `i` (it must start at or above the end of
+  /// the VMA there and end at or below the start of the next one) and returns its
+  /// position: a VMA placed next to a neighbour already found goes in without a search.
+  @discardableResult
+  public mutating func insert(_ vma: VMA, after i: Index) -> Index {
+    count += 1
+    return insert(vma, at: Index(chunk: i.chunk, slot: i.slot &+ 1))
+  }
+
+  /// Cuts the VMA at position `i` in two at `addr`, strictly inside it: the lower half
+  /// keeps its place and ends at `addr`, the upper half (same attributes, pgoff carried)
+  /// is inserted after it. Returns the position of the upper half.
+  mutating func split(_ i: Index, at addr: VirtAddr) -> Index {
+    var upper = chunks[i.chunk][i.slot]
+    upper.vmPgoff = upper.linearPageIndex(addr)
+    upper.vmStart = addr
+    chunks[i.chunk][i.slot].vmEnd = addr
+    count += 1
+    return insert(upper, at: Index(chunk: i.chunk, slot: i.slot &+ 1))
+  }
+
+  /// Inserts `vma` at position `i` of its chunk (the caller keeps the tree sorted and
+  /// counts it), splitting the chunk in two halves when it overflows. Returns where
+  /// `vma` ended up.
+  private mutating func insert(_ vma: VMA, at i: Index) -> Index {
+    let c = i.chunk
+    chunks[c].insert(vma, at: i.slot)
     chunkGaps[c] = nil
-    if chunk.count > VMATree.chunkCapacity {
-      let upper = Array(chunk[(chunk.count / 2)...])
-      chunk.removeSubrange((chunk.count / 2)...)
-      chunks[c] = chunk
+    var at = i
+    if chunks[c].count > VMATree.chunkCapacity {
+      let half = chunks[c].count / 2
+      let upper = Array(chunks[c][half...])
+      chunks[c].removeSubrange(half...)
       chunks.insert(upper, at: c + 1)
+      chunkEnds.insert(upper[upper.count - 1].vmEnd, at: c + 1)
       chunkGaps.insert(nil, at: c + 1)
-    } else {
-      chunks[c] = chunk
+      if i.slot >= half { at = Index(chunk: c + 1, slot: i.slot - half) }
     }
+    chunkEnds[c] = chunks[c][chunks[c].count - 1].vmEnd
+    return at
   }
 
   /// Removes and returns the VMA starting exactly at `start`, if there is one.
@@ -205,7 +250,10 @@ public struct VMATree: Sendable, Sequence {
     chunkGaps[i.chunk] = nil
     if chunks[i.chunk].isEmpty {
       chunks.remove(at: i.chunk)
+      chunkEnds.remove(at: i.chunk)
       chunkGaps.remove(at: i.chunk)
+    } else {
+      chunkEnds[i.chunk] = chunks[i.chunk][chunks[i.chunk].count - 1].vmEnd
     }
     return vma
   }
@@ -257,9 +305,11 @@ public struct VMATree: Sendable, Sequence {
   }
 
   /// Every cached chunk gap is either unknown or equal to the chunk's real largest
-  /// inner gap, with one entry per chunk (checked by `checkInvariants`).
-  var gapCacheIsConsistent: Bool {
-    guard chunkGaps.count == chunks.count else { return false }
+  /// inner gap, and every cached chunk end is the end of the chunk's last VMA, with one
+  /// entry per chunk and no empty chunk (checked by `checkInvariants`).
+  var chunkCachesAreConsistent: Bool {
+    guard chunkGaps.count == chunks.count, chunkEnds.count == chunks.count else { return false }
+    for (c, chunk) in chunks.enumerated() where chunk.last?.vmEnd != chunkEnds[c] { return false }
     for (c, cached) in chunkGaps.enumerated() {
       guard let cached else { continue }
       var gap: UInt64 = 0

@@ -8,7 +8,21 @@ import MopsABI
 /// returns a result or throws a ``KernelError`` carrying the errno.
 public final class World {
   /// Processes by pid, including exited ones until they are reaped from the view.
-  public internal(set) var processes: [PID: MM] = [:]
+  ///
+  /// Changes go through `_modify`, which forgets the cached lookups (`lastProcess`,
+  /// `lastUffd`) and changes the dictionary in place.
+  public internal(set) var processes: [PID: MM] {
+    get { storedProcesses }
+    _modify {
+      lastProcess = nil
+      lastUffd = nil
+      yield &storedProcesses
+    }
+  }
+  private var storedProcesses: [PID: MM] = [:]
+  /// The process the last ``process(_:)`` found: operations come in runs on one pid, and
+  /// this spares them the dictionary lookup.
+  private var lastProcess: MM?
   /// Physical frames, indexed by `pfn - firstPFN`.
   public internal(set) var folios: ContiguousArray<Folio> = []
   var freeFrames: [UInt32] = []
@@ -18,7 +32,27 @@ public final class World {
   public internal(set) var anonVMAs: [AnonVMA] = [AnonVMA(parent: .none)]
   public internal(set) var shmemObjects: [ShmemObject.ID: ShmemObject] = [:]
   var nextShmem: UInt32 = 1
-  public internal(set) var uffds: [UserfaultfdCtx.ID: UserfaultfdCtx] = [:]
+  public internal(set) var uffds: [UserfaultfdCtx.ID: UserfaultfdCtx] {
+    get { storedUffds }
+    _modify {
+      lastUffd = nil
+      yield &storedUffds
+    }
+  }
+  private var storedUffds: [UserfaultfdCtx.ID: UserfaultfdCtx] = [:]
+  /// The last lookup that passed ``uffdContext(_:_:)``, valid while neither `uffds`,
+  /// `processes` nor the holder's set of fds changed (a run of ioctls on one fd skips
+  /// the hashing).
+  var lastUffd: UffdLookup?
+
+  struct UffdLookup {
+    /// The holder (a pid names one MM for the world's life).
+    var pid: PID
+    /// The holder's ``MM/uffdsGeneration`` at the time.
+    var generation: UInt32
+    var id: UserfaultfdCtx.ID
+    var ctx: UserfaultfdCtx
+  }
   var nextUffd: UInt32 = 1
   var nextPID: Int32 = 1
   /// The event log; index 0 is a placeholder so `EventID.none` is never a real event.
@@ -58,7 +92,7 @@ public final class World {
 
   private init(copying o: World) {
     checksInvariants = o.checksInvariants
-    processes = o.processes.mapValues { $0.clone() }
+    storedProcesses = o.processes.mapValues { $0.clone() }
     folios = o.folios
     freeFrames = o.freeFrames
     sparseContents = o.sparseContents
@@ -66,7 +100,7 @@ public final class World {
     anonVMAs = o.anonVMAs
     shmemObjects = o.shmemObjects
     nextShmem = o.nextShmem
-    uffds = o.uffds
+    storedUffds = o.uffds
     nextUffd = o.nextUffd
     nextPID = o.nextPID
     events = o.events
@@ -85,9 +119,18 @@ public final class World {
     return mm
   }
 
+  /// The live process `pid`, if there is one.
+  @inline(__always)
+  func process(_ pid: PID) -> MM? {
+    if let mm = lastProcess, mm.pid == pid { return mm }
+    let mm = processes[pid]
+    lastProcess = mm
+    return mm
+  }
+
   /// The live process `pid`, or ESRCH.
   func mm(_ pid: PID) throws(KernelError) -> MM {
-    guard let mm = processes[pid] else { throw KernelError(.ESRCH, "no process with \(pid)") }
+    guard let mm = process(pid) else { throw KernelError(.ESRCH, "no process with \(pid)") }
     return mm
   }
 
@@ -121,14 +164,16 @@ public final class World {
   }
 
   /// Allocates a zeroed order-0 page (`folio_prealloc` + clear) and returns its pfn.
-  /// The caller sets mapcount, flags and index.
-  func allocFolio() -> PFN {
+  /// The frame starts as `folio` (which must be `.inUse`); by default the caller sets
+  /// mapcount, flags and index afterwards.
+  func allocFolio(_ folio: Folio = Folio(flags: .inUse)) -> PFN {
     cost.pagesAllocated += 1
-    if let s = freeFrames.popLast() {
-      folios[Int(s)] = Folio(flags: .inUse)
+    if !freeFrames.isEmpty {
+      let s = freeFrames.removeLast()
+      folios[Int(s)] = folio
       return PFN(UInt64(s) + World.firstPFN)
     }
-    folios.append(Folio(flags: .inUse))
+    folios.append(folio)
     return PFN(UInt64(folios.count - 1) + World.firstPFN)
   }
 

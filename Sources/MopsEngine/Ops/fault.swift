@@ -68,9 +68,9 @@ extension World {
   /// for `UFFD_FEATURE_SIGBUS`).
   public func touch(_ pid: PID, addr: VirtAddr, write: Bool, fill: UInt8?) -> AccessOutcome {
     defer { verify(after: "touch \(pid) \(addr)") }
-    guard let mm = processes[pid] else { return .noSuchProcess(pid) }
+    guard let mm = process(pid) else { return .noSuchProcess(pid) }
     let (pte, outcome) = userAccess(mm, addr, write: write)
-    guard outcome == .ok else { return outcome }
+    guard case .ok = outcome else { return outcome }
     if write, let fill {
       let s = slot(pte.pfn)
       folios[s].fill = fill
@@ -88,14 +88,14 @@ extension World {
   /// that page's.
   public func writeBytes(_ pid: PID, addr: VirtAddr, _ bytes: [UInt8]) -> AccessOutcome {
     defer { verify(after: "write \(pid) \(addr)") }
-    guard let mm = processes[pid] else { return .noSuchProcess(pid) }
+    guard let mm = process(pid) else { return .noSuchProcess(pid) }
     var done = 0
     while done < bytes.count {
       let at = addr + UInt64(done)
       let offset = Int(at.rawValue & (pageSize - 1))
       let n = min(bytes.count - done, Int(pageSize) - offset)
       let (pte, outcome) = userAccess(mm, at, write: true)
-      guard outcome == .ok else { return outcome }
+      guard case .ok = outcome else { return outcome }
       var c = contents(pte.pfn)
       for i in 0..<n { c.write(bytes[done + i], at: UInt16(offset + i)) }
       setContents(pte.pfn, c)
@@ -110,14 +110,14 @@ extension World {
   /// returned with that page's outcome.
   public func readBytes(_ pid: PID, addr: VirtAddr, count: Int) -> (bytes: [UInt8], outcome: AccessOutcome) {
     defer { verify(after: "read \(pid) \(addr)") }
-    guard let mm = processes[pid] else { return ([], .noSuchProcess(pid)) }
+    guard let mm = process(pid) else { return ([], .noSuchProcess(pid)) }
     var result: [UInt8] = []
     while result.count < count {
       let at = addr + UInt64(result.count)
       let offset = Int(at.rawValue & (pageSize - 1))
       let n = min(count - result.count, Int(pageSize) - offset)
       let (pte, outcome) = userAccess(mm, at, write: false)
-      guard outcome == .ok else { return (result, outcome) }
+      guard case .ok = outcome else { return (result, outcome) }
       if pte.isZeroPage {
         result.append(contentsOf: repeatElement(0, count: n))
       } else {
@@ -135,7 +135,7 @@ extension World {
   /// writable clean PTE sets its dirty bit without a fault (the MMU does it). Returns
   /// the PTE that satisfied the access (valid only with `.ok`).
   private func userAccess(_ mm: MM, _ addr: VirtAddr, write: Bool) -> (PTE, AccessOutcome) {
-    guard let vma = mm.vmas.vma(containing: addr) else { return (.none, .signal(.mapErr(addr))) }
+    guard let vma = mm.vma(containing: addr) else { return (.none, .signal(.mapErr(addr))) }
     if write ? !vma.vmFlags.contains(.write) : vma.vmFlags.isDisjoint(with: .access) {
       return (.none, .signal(.accErr(addr)))
     }
@@ -226,8 +226,9 @@ extension World {
   /// The fault event new pages are attributed to: one per process and tag, so a
   /// statement faulting many pages records one event.
   private func faultEvent(_ pid: PID) -> EventID {
-    if let last = events.last, last.kind == .fault, last.pid == pid, last.tag == currentTag {
-      return EventID(rawValue: UInt32(events.count - 1))
+    let last = events.count - 1
+    if events[last].kind == .fault && events[last].pid == pid && events[last].tag == currentTag {
+      return EventID(rawValue: UInt32(last))
     }
     return record(.fault, pid)
   }
@@ -236,17 +237,12 @@ extension World {
   /// (`folio_add_new_anon_rmap(..., RMAP_EXCLUSIVE)`); in a VM_DROPPABLE VMA the page is
   /// never swap-backed, i.e. lazy-free from birth.
   private func newExclusiveAnonPage(_ mm: MM, _ vma: VMA, _ page: VirtAddr, anonVMA: AnonVMA.ID) -> PFN {
-    let pfn = allocFolio()
-    let origin = faultEvent(mm.pid)
-    withFolio(pfn) { f in
-      f.mapcount = 1
-      f.flags.insert(.anonExclusive)
-      f.index = vma.linearPageIndex(page)
-      f.anonVMA = anonVMA
-      f.origin = origin
-      if vma.vmFlags.contains(.droppable) { f.flags.insert(.lazyfree) }
-    }
-    return pfn
+    var flags: Folio.Flags = [.inUse, .anonExclusive]
+    if vma.vmFlags.contains(.droppable) { flags.insert(.lazyfree) }
+    return allocFolio(
+      Folio(
+        index: vma.linearPageIndex(page), mapcount: 1, anonVMA: anonVMA, origin: faultEvent(mm.pid),
+        flags: flags))
   }
 
   // MARK: Private anonymous

@@ -66,22 +66,17 @@ extension World {
   private func copyPageRange(from parent: MM, _ src: VMA, to child: MM, _ dst: VMA, event: EventID) {
     let firstKey = src.vmStart.vpn >> 9
     let lastKey = (src.vmEnd.vpn - 1) >> 9
-    let keys: [UInt64]
-    if lastKey - firstKey < UInt64(parent.pageTable.tables.count) {
-      keys = Array(firstKey...lastKey)
-    } else {
-      keys = parent.pageTable.tables.keys.filter { $0 >= firstKey && $0 <= lastKey }.sorted()
-    }
+    var keys: [UInt64] = []
+    parent.pageTable.forEachTable(from: firstKey, through: lastKey) { key, _ in keys.append(key) }
     let maybePinnedCopies = parent.hasPinned
     var pinned: [VirtAddr] = []
-    for key in keys where parent.pageTable.tables[key] != nil {
+    for key in keys {
       let base = key << 9
       let lo = Int(max(src.vmStart.vpn, base) - base)
       let hi = Int(min(src.vmEnd.vpn, base + 512) - base)
       var copied = 0
       var writeProtected = 0
-      var table = PageTable.Table()
-      parent.pageTable.modifyTable(key) { t in
+      let table = parent.pageTable.modifyTable(key) { t in
         t.entries.withUnsafeMutableBufferPointer { e in
           folios.withUnsafeMutableBufferPointer { f in
             for i in lo..<hi {
@@ -106,7 +101,7 @@ extension World {
             }
           }
         }
-        table = t
+        return t
       }
       cost.ptesChanged += copied + writeProtected
       if lo == 0 && hi == 512 && pinned.isEmpty {

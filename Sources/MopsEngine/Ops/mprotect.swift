@@ -53,7 +53,9 @@ extension World {
       throw KernelError(
         .EINVAL, "mprotect: unknown prot bits 0x\(String(prot.rawValue, radix: 16))")
     }
-    guard let first = mm.vmas.findVMA(addr), first.vmStart < end else {
+    guard let firstIndex = mm.vmas.index(above: addr), case let first = mm.vmas[firstIndex],
+      first.vmStart < end
+    else {
       throw KernelError(.ENOMEM, "mprotect: nothing mapped in [\(addr), \(end))")
     }
     var start = addr
@@ -82,7 +84,8 @@ extension World {
     }
     var nstart = start
     var tmp = first.vmStart
-    while let vma = mm.vmas.findVMA(nstart), vma.vmStart < end {
+    var next: VMATree.Index? = firstIndex
+    while let i = next, case let vma = mm.vmas[i], vma.vmStart < end {
       guard vma.vmStart == tmp else {
         throw KernelError(
           .ENOMEM, "mprotect: hole at [\(tmp), \(vma.vmStart)); earlier VMAs keep the change")
@@ -93,9 +96,11 @@ extension World {
         throw KernelError(.EACCES, "mprotect: \(prot.rwx) exceeds the VM_MAY* bits of \(vma)")
       }
       let rangeEnd = min(vma.vmEnd, end)
-      let covering = try mprotectFixup(mm, vma, nstart, rangeEnd, newFlags, &changedPTEs)
+      let covering = try mprotectFixup(mm, vma, i, nstart, rangeEnd, newFlags, &changedPTEs)
       tmp = covering.vmEnd
       nstart = tmp
+      // A VMA starting at or past `end` ends the walk, so there is nothing to look up.
+      next = nstart < end ? mm.vmas.index(above: nstart) : nil
     }
     if tmp < end {
       throw KernelError(
@@ -103,11 +108,12 @@ extension World {
     }
   }
 
-  /// `mprotect_fixup()`: gives `[start, end)` of `vma` the flags `newFlags` (adjusted
-  /// for VM_ACCOUNT) and updates its PTEs. Returns the VMA covering the range after
-  /// any merge or split.
+  /// `mprotect_fixup()`: gives `[start, end)` of `vma` (at position `i`) the flags
+  /// `newFlags` (adjusted for VM_ACCOUNT) and updates its PTEs. Returns the VMA covering
+  /// the range after any merge or split.
   private func mprotectFixup(
-    _ mm: MM, _ vma: VMA, _ start: VirtAddr, _ end: VirtAddr, _ requested: VMFlags,
+    _ mm: MM, _ vma: VMA, _ i: VMATree.Index, _ start: VirtAddr, _ end: VirtAddr,
+    _ requested: VMFlags,
     _ changedPTEs: inout Int
   ) throws(KernelError) -> VMA {
     let oldFlags = vma.vmFlags
@@ -120,7 +126,7 @@ extension World {
     } else if oldFlags.contains(.account) && vma.isAnonymous && vma.anonVMA == .none {
       newFlags.remove(.account)
     }
-    let covering = try vmaModify(mm, start, end) { $0.vmFlags = newFlags }
+    let covering = try vmaModify(mm, at: i, start, end) { $0.vmFlags = newFlags }
     changedPTEs += changeProtection(
       mm, start, end, writable: newFlags.contains(.write), shared: newFlags.contains(.shared))
     return covering

@@ -363,8 +363,8 @@ extension World {
       }
       let oldKey = old.vpn >> 9
       let newKey = new.vpn >> 9
-      guard mm.pageTable.tables[oldKey] != nil else { continue }
-      if extent == pmdSize && movesTables && mm.pageTable.tables[newKey] == nil {
+      guard mm.pageTable.hasTable(key: oldKey) else { continue }
+      if extent == pmdSize && movesTables && !mm.pageTable.hasTable(key: newKey) {
         mm.pageTable.moveTable(from: oldKey, to: newKey)
         changed += 1
         flushes += 1

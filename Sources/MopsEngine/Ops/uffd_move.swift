@@ -49,15 +49,18 @@ public struct UffdioResult: Hashable, Sendable, CustomStringConvertible {
 
   /// The outcome of a walk over `length` bytes that did `done` bytes and stopped with
   /// `error` (if any).
+  @inline(__always)
   static func walked(length: UInt64, done: UInt64, error: KernelError?) -> UffdioResult {
-    if error?.isNotModelled == true {
-      return UffdioResult(errno: error!.errno, field: nil, bytes: done, error: error)
+    guard let error else {
+      return UffdioResult(errno: done == length ? nil : .EAGAIN, field: Int64(done), bytes: done, error: nil)
+    }
+    if error.isNotModelled {
+      return UffdioResult(errno: error.errno, field: nil, bytes: done, error: error)
     }
     if done > 0 {
       return UffdioResult(errno: done == length ? nil : .EAGAIN, field: Int64(done), bytes: done, error: error)
     }
-    let e = error!
-    return UffdioResult(errno: e.errno, field: -Int64(e.errno.rawValue), bytes: 0, error: e)
+    return UffdioResult(errno: error.errno, field: -Int64(error.errno.rawValue), bytes: 0, error: error)
   }
 
   /// Whether the ioctl returned 0.
@@ -139,7 +142,7 @@ extension World {
   private func movePages(
     _ mm: MM, _ uffd: UserfaultfdCtx.ID, dst: VirtAddr, src: VirtAddr, length: UInt64, allowSrcHoles: Bool
   ) -> (UInt64, KernelError?) {
-    guard var dstVMA = mm.vmas.vma(containing: dst) else {
+    guard var dstVMA = mm.vma(containing: dst) else {
       return (0, KernelError(.ENOENT, "no VMA contains dst \(dst)"))
     }
     if !dstVMA.vmFlags.contains(.shared) && dstVMA.anonVMA == .none {
@@ -148,7 +151,7 @@ extension World {
     let srcVMA: VMA
     if dstVMA.contains(src) {
       srcVMA = dstVMA
-    } else if let v = mm.vmas.vma(containing: src) {
+    } else if let v = mm.vma(containing: src) {
       srcVMA = v
     } else {
       return (0, KernelError(.ENOENT, "no VMA contains src \(src)"))

@@ -226,12 +226,16 @@ extension World {
   /// EINVAL (UFFDIO_API has not been done yet).
   func uffdContext(_ pid: PID, _ uffd: UserfaultfdCtx.ID) throws(KernelError) -> (MM, UserfaultfdCtx) {
     let mm = try mm(pid)
+    if lastUffd?.pid == pid && lastUffd?.id == uffd && lastUffd?.generation == mm.uffdsGeneration {
+      return (mm, lastUffd!.ctx)
+    }
     guard mm.uffds.contains(uffd), let ctx = uffds[uffd] else {
       throw KernelError(.EBADF, "\(pid) holds no fd for \(uffd)")
     }
     guard ctx.initialized else {
       throw KernelError(.EINVAL, "\(uffd) has not done UFFDIO_API")
     }
+    lastUffd = UffdLookup(pid: pid, generation: mm.uffdsGeneration, id: uffd, ctx: ctx)
     return (mm, ctx)
   }
 

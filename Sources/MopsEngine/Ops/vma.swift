@@ -95,22 +95,26 @@ extension World {
   /// Errors: ENOMEM when `map_count >= vm.max_map_count` (skipped with
   /// `checkMapCount: false`, which is `__split_vma` as munmap uses it).
   func splitVMA(_ mm: MM, at addr: VirtAddr, checkMapCount: Bool = true) throws(KernelError) {
-    guard let i = mm.vmas.index(above: addr) else { return }
-    let vma = mm.vmas[i]
-    guard vma.vmStart < addr else { return }
+    guard let i = mm.vmas.index(above: addr), mm.vmas[i].vmStart < addr else { return }
+    try splitVMA(mm, i, at: addr, checkMapCount: checkMapCount)
+  }
+
+  /// ``splitVMA(_:at:checkMapCount:)`` of the VMA at position `i`, which strictly
+  /// contains `addr`. Returns the position of the upper half.
+  @discardableResult
+  func splitVMA(_ mm: MM, _ i: VMATree.Index, at addr: VirtAddr, checkMapCount: Bool = true)
+    throws(KernelError) -> VMATree.Index
+  {
     if checkMapCount && mm.mapCount >= maxMapCount {
       throw KernelError(
         .ENOMEM,
         "split_vma at \(addr): map_count \(mm.mapCount) >= vm.max_map_count \(maxMapCount)")
     }
-    var upper = vma
-    upper.vmStart = addr
-    upper.vmPgoff = vma.linearPageIndex(addr)
-    mm.vmas[i].vmEnd = addr
-    mm.vmas.insert(upper)
-    addShmemRef(upper.shmem)
+    let at = mm.vmas.split(i, at: addr)
+    addShmemRef(mm.vmas[at].shmem)
     cost.vmaSplits += 1
     cost.vmasAllocated += 1
+    return at
   }
 
   // MARK: Modify a range of one VMA
@@ -134,10 +138,23 @@ extension World {
   func vmaModify(
     _ mm: MM, _ start: VirtAddr, _ end: VirtAddr, _ change: (inout VMA) -> Void
   ) throws(KernelError) -> VMA {
-    guard start < end, let i = mm.vmas.index(above: start), mm.vmas[i].vmStart <= start,
-      end <= mm.vmas[i].vmEnd
-    else { preconditionFailure("vmaModify: [\(start), \(end)) is not inside one VMA") }
+    guard let i = mm.vmas.index(above: start) else {
+      preconditionFailure("vmaModify: [\(start), \(end)) is not inside one VMA")
+    }
+    return try vmaModify(mm, at: i, start, end, change)
+  }
+
+  /// ``vmaModify(_:_:_:_:)`` of the VMA at position `i`, which the caller has just
+  /// looked up.
+  @discardableResult
+  func vmaModify(
+    _ mm: MM, at i: VMATree.Index, _ start: VirtAddr, _ end: VirtAddr,
+    _ change: (inout VMA) -> Void
+  ) throws(KernelError) -> VMA {
     let vma = mm.vmas[i]
+    guard start < end, vma.vmStart <= start, end <= vma.vmEnd else {
+      preconditionFailure("vmaModify: [\(start), \(end)) is not inside one VMA")
+    }
     var proposed = vma
     change(&proposed)
     if proposed.vmFlags == vma.vmFlags && proposed.uffd == vma.uffd { return vma }
@@ -145,9 +162,16 @@ extension World {
     proposed.vmEnd = end
     proposed.vmPgoff = vma.linearPageIndex(start)
     if let merged = mergeExistingRange(mm, vma, proposed) { return merged }
-    if vma.vmStart < start { try splitVMA(mm, at: start) }
-    if vma.vmEnd > end { try splitVMA(mm, at: end) }
-    mm.vmas.update(startingAt: start) { $0 = proposed }
+    var at = i
+    if vma.vmStart < start { at = try splitVMA(mm, at, at: start) }
+    if vma.vmEnd > end {
+      // The lower half directly precedes the upper one (the split may have moved it
+      // into another chunk). Two statements: `mm.vmas.index(before: try splitVMA(…))`
+      // would read the tree before the split changes it and make the split copy it.
+      let upper = try splitVMA(mm, at, at: end)
+      at = mm.vmas.index(before: upper)!
+    }
+    mm.vmas[at] = proposed
     return proposed
   }
 
@@ -227,7 +251,8 @@ extension World {
   func insertVMA(_ mm: MM, _ vma: VMA, copiedFrom: VMA? = nil) -> VMA {
     let ni = mm.vmas.index(above: vma.vmStart)
     let next = ni.map { mm.vmas[$0] }
-    let prev = ni.map { mm.vmas.index(before: $0).map { mm.vmas[$0] } } ?? mm.vmas.last
+    let pi = ni.map { mm.vmas.index(before: $0) } ?? mm.vmas.lastIndex
+    let prev = pi.map { mm.vmas[$0] }
     precondition(
       next.map { $0.vmStart >= vma.vmEnd } ?? true, "insertVMA: \(vma) overlaps \(next!)")
     let mergeable = vma.vmFlags.isDisjoint(with: .special)
@@ -240,7 +265,7 @@ extension World {
           && (!mergeLeft || anonVMAsCompatible(prev!, $0))
       } ?? false)
     guard mergeLeft || mergeRight else {
-      mm.vmas.insert(vma)
+      if let pi { mm.vmas.insert(vma, after: pi) } else { mm.vmas.insert(vma) }
       addShmemRef(vma.shmem)
       cost.vmasAllocated += 1
       return vma
@@ -254,16 +279,19 @@ extension World {
         target.vmEnd = next.vmEnd
         dupAnonVMA(&target, from: next)
         freeMergedVMA(mm, startingAt: next.vmStart)
+        dupAnonVMA(&target, from: vma)
+        mm.vmas.update(startingAt: target.vmStart) { $0 = target }
+        return target
       }
       dupAnonVMA(&target, from: vma)
-      mm.vmas.update(startingAt: target.vmStart) { $0 = target }
+      mm.vmas[pi!] = target
       return target
     }
     var target = next!
     target.vmStart = vma.vmStart
     target.vmPgoff = vma.vmPgoff
     dupAnonVMA(&target, from: vma)
-    mm.vmas.update(startingAt: next!.vmStart) { $0 = target }
+    mm.vmas[ni!] = target
     return target
   }
 
@@ -278,7 +306,27 @@ extension World {
   /// (two splits, net +1 VMA) and `map_count >= vm.max_map_count`. Trimming a head or
   /// tail is allowed at the limit (net 0).
   func unmapRange(_ mm: MM, _ start: VirtAddr, _ end: VirtAddr) throws(KernelError) {
-    guard let first = mm.vmas.findVMA(start), first.vmStart < end else { return }
+    guard let i = mm.vmas.index(above: start), case let first = mm.vmas[i], first.vmStart < end
+    else { return }
+    if start <= first.vmStart && end < first.vmEnd {
+      // Only the head of `first` goes: splitting at `end` and removing the lower half
+      // comes down to trimming it in place (same counts; the shmem reference the
+      // split would take is the one the removal drops).
+      //
+      //     before   |------------ first ------------|
+      //     after                  |---- first ------|
+      //                           end
+      var upper = first
+      upper.vmPgoff = first.linearPageIndex(end)
+      upper.vmStart = end
+      mm.vmas[i] = upper
+      cost.vmaSplits += 1
+      cost.vmasAllocated += 1
+      zapPTERange(mm, start, end)
+      cost.vmasFreed += 1
+      freePageTables(mm, start, end)
+      return
+    }
     if start > first.vmStart {
       if end < first.vmEnd && mm.mapCount >= maxMapCount {
         throw KernelError(

@@ -10,16 +10,14 @@ extension World {
   /// flush range is counted when anything was cleared.
   @discardableResult
   func zapPTERange(_ mm: MM, _ start: VirtAddr, _ end: VirtAddr) -> Int {
-    let present = mm.pageTable.present(in: start, end)
-    for (addr, pte) in present {
-      mm.pageTable.set(addr, .none)
+    let cleared = mm.pageTable.clear(in: start, end) { _, pte in
       if pte.isPage { dropMapping(pte.pfn) }
     }
-    if !present.isEmpty {
-      cost.ptesChanged += present.count
+    if cleared > 0 {
+      cost.ptesChanged += cleared
       cost.tlbFlushRanges += 1
     }
-    return present.count
+    return cleared
   }
 
   /// Called when a VMA leaves an mm for good (munmap, exit, the unmapped part of a
@@ -40,7 +38,7 @@ extension World {
     let firstKey = start.vpn >> 9
     let lastKey = (end.vpn &- 1) >> 9
     func free(_ key: UInt64) {
-      guard mm.pageTable.tables[key] != nil else { return }
+      guard mm.pageTable.hasTable(key: key) else { return }
       let regionStart = VirtAddr(key << 21)
       let regionEnd = VirtAddr((key &+ 1) << 21)
       var stillUsed = false
@@ -53,7 +51,7 @@ extension World {
       }
       if !stillUsed { mm.pageTable.freeTable(key: key) }
     }
-    if lastKey &- firstKey <= UInt64(mm.pageTable.tables.count) {
+    if lastKey &- firstKey <= UInt64(mm.pageTable.tableCount) {
       var key = firstKey
       while true {
         free(key)
@@ -61,7 +59,9 @@ extension World {
         key &+= 1
       }
     } else {
-      for key in mm.pageTable.tables.keys.filter({ $0 >= firstKey && $0 <= lastKey }) { free(key) }
+      var keys: [UInt64] = []
+      mm.pageTable.forEachTable(from: firstKey, through: lastKey) { key, _ in keys.append(key) }
+      for key in keys { free(key) }
     }
   }
 
