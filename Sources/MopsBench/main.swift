@@ -1,15 +1,16 @@
 // mops-bench: engine throughput per operation class, measured on the model and on the
 // live kernel with the same work in one run, plus host memory per simulated page.
 //
-//     swift run -c release mops-bench [--no-live]
+//     swift run -c release mops-bench [--no-live] [--script-only | --no-script]
 import Glibc
 import MopsABI
 
 let args = CommandLine.arguments.dropFirst()
 let runLive = !args.contains("--no-live")
 if args.contains("--help") {
-  print("usage: mops-bench [--no-live] [--script-only]")
+  print("usage: mops-bench [--no-live] [--script-only | --no-script]")
   print("  Measures the sim engine and, unless --no-live, the live kernel doing the same work.")
+  print("  --no-script skips the script-interpreter measurement (e.g. to profile the engine).")
   exit(0)
 }
 Live.pinToCPU0()
@@ -83,5 +84,5 @@ for w in workloads {
   }
 }
 print("host bytes per resident simulated page: \(fmt(bytesPerPage, 1))")
-ScriptBench.run(lines: 100_000)
+if !args.contains("--no-script") { ScriptBench.run(lines: 100_000) }
 if failed { exit(1) }

@@ -60,6 +60,10 @@ public struct VMATree: Sendable, Sequence {
   var chunkGaps: [UInt64?] = []
   public private(set) var count: Int = 0
   static let chunkCapacity = 128
+  /// Where the last insertion or split left a VMA: ``index(above:)`` tries it first, as
+  /// the next operation often lands there (the rest of a VMA being cut up page by page).
+  /// Only a hint, checked before use.
+  var finger = Index(chunk: 0, slot: 0)
 
   public init() {}
 
@@ -84,6 +88,10 @@ public struct VMATree: Sendable, Sequence {
 
   /// `find_vma`: the position of the first VMA with `vmEnd > addr`, if any.
   public func index(above addr: VirtAddr) -> Index? {
+    if finger.chunk < chunks.count && finger.slot < chunks[finger.chunk].count {
+      let vma = chunks[finger.chunk][finger.slot]
+      if vma.vmStart <= addr && addr < vma.vmEnd { return finger }
+    }
     let c = chunkIndex(above: addr)
     if c == chunkEnds.count { return nil }
     let slot = chunks[c].withUnsafeBufferPointer { chunk in
@@ -205,6 +213,7 @@ public struct VMATree: Sendable, Sequence {
   /// Cuts the VMA at position `i` in two at `addr`, strictly inside it: the lower half
   /// keeps its place and ends at `addr`, the upper half (same attributes, pgoff carried)
   /// is inserted after it. Returns the position of the upper half.
+  @discardableResult
   mutating func split(_ i: Index, at addr: VirtAddr) -> Index {
     var upper = chunks[i.chunk][i.slot]
     upper.vmPgoff = upper.linearPageIndex(addr)
@@ -214,12 +223,46 @@ public struct VMATree: Sendable, Sequence {
     return insert(upper, at: Index(chunk: i.chunk, slot: i.slot &+ 1))
   }
 
+  /// Cuts the VMA at position `i` in three at `start` and `end`, both strictly inside
+  /// it, and puts `middle` (which covers `[start, end)`) in the middle: the two cuts of
+  /// ``split(_:at:)`` with the middle piece replaced, in one pass. Returns the position
+  /// of `middle`.
+  ///
+  ///     before   |---------------- vma -----------------|
+  ///     after    |-- vma --|----- middle -----|-- vma --|
+  ///                      start               end
+  @discardableResult
+  mutating func split(_ i: Index, at start: VirtAddr, _ end: VirtAddr, middle: VMA) -> Index {
+    var upper = chunks[i.chunk][i.slot]
+    upper.vmPgoff = upper.linearPageIndex(end)
+    upper.vmStart = end
+    chunks[i.chunk][i.slot].vmEnd = start
+    count += 2
+    let at = insert(middle, at: Index(chunk: i.chunk, slot: i.slot &+ 1))
+    // Inserting the upper piece may split the chunk and move the middle one. (Two
+    // statements: `index(before: insert(…))` would copy the tree before inserting.)
+    let upperIndex = insert(upper, at: Index(chunk: at.chunk, slot: at.slot &+ 1))
+    return index(before: upperIndex)!
+  }
+
   /// Inserts `vma` at position `i` of its chunk (the caller keeps the tree sorted and
   /// counts it), splitting the chunk in two halves when it overflows. Returns where
   /// `vma` ended up.
   private mutating func insert(_ vma: VMA, at i: Index) -> Index {
     let c = i.chunk
-    chunks[c].insert(vma, at: i.slot)
+    // Array.insert(_:at:) goes through the generic replaceSubrange; a VMA is plain
+    // data, so append and slide the tail up one slot instead.
+    chunks.withUnsafeMutableBufferPointer { chunks in
+      chunks[c].append(vma)
+      let tail = chunks[c].count &- 1 &- i.slot
+      if tail > 0 {
+        chunks[c].withUnsafeMutableBufferPointer { slots in
+          let at = slots.baseAddress! + i.slot
+          (at + 1).update(from: at, count: tail)
+          at.pointee = vma
+        }
+      }
+    }
     chunkGaps[c] = nil
     var at = i
     if chunks[c].count > VMATree.chunkCapacity {
@@ -232,6 +275,7 @@ public struct VMATree: Sendable, Sequence {
       if i.slot >= half { at = Index(chunk: c + 1, slot: i.slot - half) }
     }
     chunkEnds[c] = chunks[c][chunks[c].count - 1].vmEnd
+    finger = at
     return at
   }
 

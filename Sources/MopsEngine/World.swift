@@ -21,8 +21,9 @@ public final class World {
   }
   private var storedProcesses: [PID: MM] = [:]
   /// The process the last ``process(_:)`` found: operations come in runs on one pid, and
-  /// this spares them the dictionary lookup.
-  private var lastProcess: MM?
+  /// this spares them the dictionary lookup. Unretained: `processes` keeps it alive, and
+  /// any change to `processes` forgets it.
+  private var lastProcess: Unmanaged<MM>?
   /// Physical frames, indexed by `pfn - firstPFN`.
   public internal(set) var folios: ContiguousArray<Folio> = []
   var freeFrames: [UInt32] = []
@@ -51,7 +52,8 @@ public final class World {
     /// The holder's ``MM/uffdsGeneration`` at the time.
     var generation: UInt32
     var id: UserfaultfdCtx.ID
-    var ctx: UserfaultfdCtx
+    /// The context's `ctx->mm`.
+    var ctxMM: PID
   }
   var nextUffd: UInt32 = 1
   var nextPID: Int32 = 1
@@ -122,16 +124,37 @@ public final class World {
   /// The live process `pid`, if there is one.
   @inline(__always)
   func process(_ pid: PID) -> MM? {
-    if let mm = lastProcess, mm.pid == pid { return mm }
-    let mm = processes[pid]
-    lastProcess = mm
-    return mm
+    processRef(pid)?.takeUnretainedValue()
+  }
+
+  /// ``process(_:)`` as an unretained reference, for hot paths that borrow it with
+  /// `_withUnsafeGuaranteedRef` instead of paying a retain and release per operation.
+  /// Valid while the process stays in `processes`.
+  @inline(__always)
+  func processRef(_ pid: PID) -> Unmanaged<MM>? {
+    if let mm = lastProcess, mm._withUnsafeGuaranteedRef({ $0.pid == pid }) { return mm }
+    guard let mm = processes[pid] else { return nil }
+    lastProcess = Unmanaged.passUnretained(mm)
+    return lastProcess
   }
 
   /// The live process `pid`, or ESRCH.
   func mm(_ pid: PID) throws(KernelError) -> MM {
-    guard let mm = process(pid) else { throw KernelError(.ESRCH, "no process with \(pid)") }
+    try mmRef(pid).takeUnretainedValue()
+  }
+
+  /// ``mm(_:)`` as an unretained reference (see ``processRef(_:)``).
+  @inline(__always)
+  func mmRef(_ pid: PID) throws(KernelError) -> Unmanaged<MM> {
+    guard let mm = processRef(pid) else { throw KernelError(.ESRCH, "no process with \(pid)") }
     return mm
+  }
+
+  /// Runs `body` on the live process `pid` (ESRCH if there is none), borrowing its mm
+  /// rather than retaining it: for operations that cannot end the process.
+  @inline(__always)
+  func withMM<R>(_ pid: PID, _ body: (MM) throws(KernelError) -> R) throws(KernelError) -> R {
+    try mmRef(pid).borrow(body)
   }
 
   /// Pids of every live process, in order.
@@ -237,5 +260,18 @@ public final class World {
   func newAnonVMA(parent: AnonVMA.ID = .none) -> AnonVMA.ID {
     anonVMAs.append(AnonVMA(parent: parent))
     return AnonVMA.ID(rawValue: UInt32(anonVMAs.count - 1))
+  }
+}
+
+extension Unmanaged {
+  /// `_withUnsafeGuaranteedRef` with a typed error: `body` gets the object without a
+  /// retain, so the caller must keep it alive by other means.
+  @inline(__always)
+  func borrow<R, E: Error>(_ body: (Instance) throws(E) -> R) throws(E) -> R {
+    do {
+      return try _withUnsafeGuaranteedRef(body)
+    } catch {
+      throw error as! E
+    }
   }
 }

@@ -68,8 +68,9 @@ extension World {
   /// for `UFFD_FEATURE_SIGBUS`).
   public func touch(_ pid: PID, addr: VirtAddr, write: Bool, fill: UInt8?) -> AccessOutcome {
     defer { verify(after: "touch \(pid) \(addr)") }
-    guard let mm = process(pid) else { return .noSuchProcess(pid) }
-    let (pte, outcome) = userAccess(mm, addr, write: write)
+    // The access cannot end the process, so the mm is borrowed, not retained.
+    guard let mm = processRef(pid) else { return .noSuchProcess(pid) }
+    let (pte, outcome) = mm._withUnsafeGuaranteedRef { userAccess($0, addr, write: write) }
     guard case .ok = outcome else { return outcome }
     if write, let fill {
       let s = slot(pte.pfn)

@@ -30,7 +30,10 @@ extension World {
   ///   `vm.max_map_count`;
   /// - ENOMEM: a hole after the last VMA before the range end.
   public func mprotect(_ pid: PID, addr: VirtAddr, length: UInt64, prot: Prot) throws(KernelError) {
-    let mm = try mm(pid)
+    try withMM(pid) { mm throws(KernelError) in try mprotect(mm, pid, addr: addr, length: length, prot: prot) }
+  }
+
+  private func mprotect(_ mm: MM, _ pid: PID, addr: VirtAddr, length: UInt64, prot: Prot) throws(KernelError) {
     defer { verify(after: "mprotect") }
     let grows = prot.intersection([.growsdown, .growsup])
     let prot = prot.subtracting([.growsdown, .growsup])

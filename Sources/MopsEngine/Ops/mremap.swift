@@ -72,7 +72,15 @@ extension World {
     _ pid: PID, oldAddr: VirtAddr, oldLength: UInt64, newLength: UInt64, flags: MremapFlags,
     newAddr: VirtAddr
   ) throws(KernelError) -> VirtAddr {
-    let mm = try mm(pid)
+    try withMM(pid) { mm throws(KernelError) in
+      try mremap(mm, pid, oldAddr: oldAddr, oldLength: oldLength, newLength: newLength, flags: flags, newAddr: newAddr)
+    }
+  }
+
+  private func mremap(
+    _ mm: MM, _ pid: PID, oldAddr: VirtAddr, oldLength: UInt64, newLength: UInt64, flags: MremapFlags,
+    newAddr: VirtAddr
+  ) throws(KernelError) -> VirtAddr {
     defer { verify(after: "mremap") }
     var req = Remap(
       addr: oldAddr, oldLen: pageAlignUp(oldLength) ?? 0, newLen: pageAlignUp(newLength) ?? 0,

@@ -115,12 +115,12 @@ extension World {
     _ pid: PID, _ uffd: UserfaultfdCtx.ID, dst: VirtAddr, src: VirtAddr, length: UInt64, mode: UffdioMoveMode
   ) -> UffdioResult {
     defer { verify(after: "UFFDIO_MOVE") }
-    let mm: MM
+    let mm: Unmanaged<MM>
     do throws(KernelError) {
-      let ctx: UserfaultfdCtx
-      (mm, ctx) = try uffdContext(pid, uffd)
-      guard ctx.mm == pid else {
-        throw KernelError(.EINVAL, "cross-mm move: \(uffd) belongs to \(ctx.mm), the caller is \(pid)")
+      let ctxMM: PID
+      (mm, ctxMM) = try uffdContextRef(pid, uffd)
+      guard ctxMM == pid else {
+        throw KernelError(.EINVAL, "cross-mm move: \(uffd) belongs to \(ctxMM), the caller is \(pid)")
       }
       try validateUffdRange(dst, length, "dst")
       try validateUffdRange(src, length, "src")
@@ -131,14 +131,17 @@ extension World {
     } catch {
       return .untouched(error)
     }
-    let (moved, error) = movePages(
-      mm, uffd, dst: dst, src: src, length: length, allowSrcHoles: mode.contains(.allowSrcHoles))
+    // A move cannot end the process: the mm is borrowed, not retained.
+    let (moved, error) = mm._withUnsafeGuaranteedRef {
+      movePages($0, uffd, dst: dst, src: src, length: length, allowSrcHoles: mode.contains(.allowSrcHoles))
+    }
     guard let error else { return UffdioResult(errno: nil, field: Int64(moved), bytes: moved, error: nil) }
     return .walked(length: length, done: moved, error: error)
   }
 
   /// `move_pages()`: the VMA stage and the page walk. Returns the bytes moved and the
   /// error that stopped the walk.
+  @inline(__always)
   private func movePages(
     _ mm: MM, _ uffd: UserfaultfdCtx.ID, dst: VirtAddr, src: VirtAddr, length: UInt64, allowSrcHoles: Bool
   ) -> (UInt64, KernelError?) {

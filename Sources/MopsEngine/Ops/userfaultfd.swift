@@ -225,30 +225,52 @@ extension World {
   /// UFFDIO_API sees them: ESRCH (no such process), EBADF (`pid` does not hold the fd),
   /// EINVAL (UFFDIO_API has not been done yet).
   func uffdContext(_ pid: PID, _ uffd: UserfaultfdCtx.ID) throws(KernelError) -> (MM, UserfaultfdCtx) {
-    let mm = try mm(pid)
-    if lastUffd?.pid == pid && lastUffd?.id == uffd && lastUffd?.generation == mm.uffdsGeneration {
-      return (mm, lastUffd!.ctx)
+    let (mm, _) = try uffdContextRef(pid, uffd)
+    return (mm.takeUnretainedValue(), uffds[uffd]!)
+  }
+
+  /// The checks of ``uffdContext(_:_:)``, answering with the caller's mm unretained (see
+  /// ``processRef(_:)``) and the pid of the fd's mm (`ctx->mm`), and remembering the
+  /// lookup for the next ioctl on the same fd.
+  @inline(__always)
+  func uffdContextRef(_ pid: PID, _ uffd: UserfaultfdCtx.ID) throws(KernelError) -> (Unmanaged<MM>, PID) {
+    let ref = try mmRef(pid)
+    let ctxMM = try ref.borrow { mm throws(KernelError) -> PID in
+      let generation = mm.uffdsGeneration
+      if let last = lastUffd, last.pid == pid, last.id == uffd, last.generation == generation {
+        return last.ctxMM
+      }
+      guard mm.uffds.contains(uffd), let ctx = uffds[uffd] else {
+        throw KernelError(.EBADF, "\(pid) holds no fd for \(uffd)")
+      }
+      guard ctx.initialized else {
+        throw KernelError(.EINVAL, "\(uffd) has not done UFFDIO_API")
+      }
+      lastUffd = UffdLookup(pid: pid, generation: generation, id: uffd, ctxMM: ctx.mm)
+      return ctx.mm
     }
-    guard mm.uffds.contains(uffd), let ctx = uffds[uffd] else {
-      throw KernelError(.EBADF, "\(pid) holds no fd for \(uffd)")
-    }
-    guard ctx.initialized else {
-      throw KernelError(.EINVAL, "\(uffd) has not done UFFDIO_API")
-    }
-    lastUffd = UffdLookup(pid: pid, generation: mm.uffdsGeneration, id: uffd, ctx: ctx)
-    return (mm, ctx)
+    return (ref, ctxMM)
   }
 
   /// `validate_range` (6.18 with the stable backport that dropped the `mmap_min_addr`
   /// bound): page-aligned start, non-empty page-multiple length, inside TASK_SIZE.
-  func validateUffdRange(_ start: VirtAddr, _ len: UInt64, _ what: String) throws(KernelError) {
+  @inline(__always)
+  func validateUffdRange(_ start: VirtAddr, _ len: UInt64, _ what: StaticString) throws(KernelError) {
+    if start.isPageAligned && isValidUffdLength(start, len) { return }
     guard start.isPageAligned else { throw KernelError(.EINVAL, "\(what) start \(start) is not page aligned") }
     try validateUnalignedUffdRange(start, len, what)
   }
 
+  /// The conditions `validate_unaligned_range` checks, all at once (the checks that
+  /// name the failing one run only when this is false).
+  @inline(__always)
+  private func isValidUffdLength(_ start: VirtAddr, _ len: UInt64) -> Bool {
+    len & (pageSize - 1) == 0 && len != 0 && start.rawValue < taskSize && len <= taskSize - start.rawValue
+  }
+
   /// `validate_unaligned_range`: the length and TASK_SIZE checks without the alignment of
   /// `start` (UFFDIO_COPY's src may be unaligned).
-  func validateUnalignedUffdRange(_ start: VirtAddr, _ len: UInt64, _ what: String) throws(KernelError) {
+  func validateUnalignedUffdRange(_ start: VirtAddr, _ len: UInt64, _ what: StaticString) throws(KernelError) {
     guard len & (pageSize - 1) == 0 else {
       throw KernelError(.EINVAL, "length 0x\(String(len, radix: 16)) is not a page multiple")
     }

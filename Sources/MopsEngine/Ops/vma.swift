@@ -162,6 +162,16 @@ extension World {
     proposed.vmEnd = end
     proposed.vmPgoff = vma.linearPageIndex(start)
     if let merged = mergeExistingRange(mm, vma, proposed) { return merged }
+    if vma.vmStart < start && vma.vmEnd > end && mm.mapCount &+ 1 < maxMapCount {
+      // Both splits will pass their map_count check: cut the VMA in three at once
+      // (same VMAs, counters and shmem references as the two splits below).
+      mm.vmas.split(i, at: start, end, middle: proposed)
+      addShmemRef(vma.shmem)
+      addShmemRef(vma.shmem)
+      cost.vmaSplits += 2
+      cost.vmasAllocated += 2
+      return proposed
+    }
     var at = i
     if vma.vmStart < start { at = try splitVMA(mm, at, at: start) }
     if vma.vmEnd > end {

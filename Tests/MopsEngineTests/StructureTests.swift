@@ -1,0 +1,169 @@
+import MopsABI
+import Testing
+
+@testable import MopsEngine
+
+/// The engine's own containers against plain reference models: the VMA tree (chunks,
+/// cached chunk ends and gaps, the finger, splits across chunk boundaries) and the page
+/// table's hash map of tables (growth, removal with backward shift, table moves).
+@Suite struct StructureTests {
+  /// A small deterministic generator (SplitMix64), so failures replay.
+  struct Generator {
+    var state: UInt64
+    mutating func next(_ bound: UInt64) -> UInt64 {
+      state &+= 0x9E37_79B9_7F4A_7C15
+      var z = state
+      z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+      z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+      return (z ^ (z >> 31)) % bound
+    }
+  }
+
+  static let rw: VMFlags = [.read, .write, .mayRead, .mayWrite]
+
+  func page(_ n: UInt64) -> VirtAddr { Arena.start + pages(n) }
+
+  /// What `index(above:)` must answer, by a linear scan.
+  func expectedIndex(_ vmas: [VMA], above addr: VirtAddr) -> Int? {
+    vmas.firstIndex { $0.vmEnd > addr }
+  }
+
+  func checkTree(_ tree: VMATree, _ reference: [VMA]) {
+    #expect(tree.count == reference.count)
+    #expect(tree.chunkCachesAreConsistent)
+    #expect(tree.map(\.vmStart) == reference.map(\.vmStart))
+    #expect(tree.map(\.vmEnd) == reference.map(\.vmEnd))
+    #expect(tree.map(\.vmPgoff) == reference.map(\.vmPgoff))
+  }
+
+  @Test func splitsAcrossManyChunksMatchAFlatList() {
+    var tree = VMATree()
+    let whole = VMA(vmStart: page(0), vmEnd: page(4096), vmFlags: Self.rw, vmPgoff: 77)
+    tree.insert(whole)
+    var reference = [whole]
+    var rng = Generator(state: 1)
+    for round in 0..<1500 {
+      let at = page(1 + rng.next(4094))
+      guard let i = tree.index(above: at), tree[i].vmStart < at else { continue }
+      let r = reference.firstIndex { $0.vmStart < at && at < $0.vmEnd }!
+      var upper = reference[r]
+      upper.vmPgoff = upper.linearPageIndex(at)
+      upper.vmStart = at
+      reference[r].vmEnd = at
+      reference.insert(upper, at: r + 1)
+      if round % 2 == 0 {
+        tree.split(i, at: at)
+      } else {
+        // The three-way cut: the upper piece is cut again where it has room.
+        let end = at + pageSize
+        guard end < upper.vmEnd else {
+          tree.split(i, at: at)
+          continue
+        }
+        var middle = upper
+        middle.vmEnd = end
+        middle.vmFlags = [.read, .mayRead]
+        var rest = upper
+        rest.vmPgoff = upper.linearPageIndex(end)
+        rest.vmStart = end
+        reference[r + 1] = middle
+        reference.insert(rest, at: r + 2)
+        let m = tree.split(i, at: at, end, middle: middle)
+        #expect(tree[m].vmStart == at && tree[m].vmEnd == end && tree[m].vmFlags == middle.vmFlags)
+      }
+    }
+    #expect(reference.count > 4 * VMATree.chunkCapacity)
+    checkTree(tree, reference)
+    for n in stride(from: UInt64(0), through: 4100, by: 7) {
+      let addr = page(n) + 5
+      let got = tree.index(above: addr).map { tree[$0].vmStart }
+      let want = expectedIndex(reference, above: addr).map { reference[$0].vmStart }
+      #expect(got == want, "index(above: page \(n))")
+    }
+  }
+
+  @Test func insertAfterAPositionAndRemovalKeepTheCaches() {
+    var tree = VMATree()
+    var reference: [VMA] = []
+    for n in stride(from: UInt64(0), to: 2000, by: 4) {
+      let vma = VMA(vmStart: page(n), vmEnd: page(n + 2), vmFlags: Self.rw, vmPgoff: n)
+      if let last = tree.lastIndex {
+        tree.insert(vma, after: last)
+      } else {
+        tree.insert(vma)
+      }
+      reference.append(vma)
+    }
+    // A VMA in each gap, placed after its left neighbour's position.
+    for n in stride(from: UInt64(0), to: 2000, by: 8) {
+      let left = tree.index(above: page(n))!
+      let vma = VMA(vmStart: page(n + 2), vmEnd: page(n + 3), vmFlags: Self.rw, vmPgoff: 9)
+      let at = tree.insert(vma, after: left)
+      #expect(tree[at].vmStart == vma.vmStart)
+      reference.insert(vma, at: reference.firstIndex { $0.vmStart > vma.vmStart }!)
+    }
+    checkTree(tree, reference)
+    var rng = Generator(state: 7)
+    while reference.count > 10 {
+      let victim = reference.remove(at: Int(rng.next(UInt64(reference.count))))
+      #expect(tree.remove(startingAt: victim.vmStart)?.vmEnd == victim.vmEnd)
+    }
+    checkTree(tree, reference)
+  }
+
+  @Test func pageTableMapMatchesADictionary() {
+    var table = PageTable()
+    var reference: [VirtAddr: PTE] = [:]
+    var tables: Set<UInt64> = []
+    var entriesPerTable: [UInt64: Int] = [:]
+    var rng = Generator(state: 3)
+    for step in 0..<20_000 {
+      // Addresses spread over many PMDs, some of them far apart.
+      let pmd = rng.next(300) * (step % 3 == 0 ? 1_000 : 1)
+      let addr = VirtAddr((pmd * 512 + rng.next(512)) << pageShift)
+      switch rng.next(10) {
+      case 0..<6:
+        let pte = PTE.page(PFN(0x10000 + rng.next(1000)), writable: true, dirty: false)
+        #expect(table.set(addr, pte) == reference[addr] ?? .none)
+        if reference[addr] == nil { entriesPerTable[addr.vpn >> 9, default: 0] += 1 }
+        reference[addr] = pte
+        tables.insert(addr.vpn >> 9)
+      case 6..<8:
+        #expect(table.set(addr, .none) == reference[addr] ?? .none)
+        if reference[addr] != nil { entriesPerTable[addr.vpn >> 9, default: 0] -= 1 }
+        reference[addr] = nil
+      case 8:
+        // Free an emptied table, as free_pgtables would.
+        let key = addr.vpn >> 9
+        table.freeTable(key: key)
+        if entriesPerTable[key, default: 0] == 0 { tables.remove(key) }
+      default:
+        #expect(table[addr] == reference[addr] ?? .none)
+        #expect(table.hasTable(addr) == tables.contains(addr.vpn >> 9))
+      }
+    }
+    #expect(table.used == reference.count)
+    #expect(table.tables.count == tables.count)
+    #expect(table.tables.keys == tables.sorted())
+    for (addr, pte) in reference { #expect(table[addr] == pte) }
+    let present = table.present(in: VirtAddr(0), VirtAddr(UInt64(301_000 * 512) << pageShift))
+    #expect(present.map(\.0) == reference.keys.sorted())
+  }
+
+  @Test func movedTablesKeepTheirEntries() {
+    var table = PageTable()
+    for key in UInt64(0)..<64 {
+      table.set(VirtAddr((key * 512 + key) << pageShift), .zeroPage)
+    }
+    for key in UInt64(0)..<64 where key % 2 == 0 {
+      table.moveTable(from: key, to: 1_000 + key)
+    }
+    for key in UInt64(0)..<64 {
+      let moved = key % 2 == 0
+      let addr = VirtAddr(((moved ? 1_000 + key : key) * 512 + key) << pageShift)
+      #expect(table[addr] == .zeroPage)
+      #expect(table.hasTable(key: key) == !moved)
+    }
+    #expect(table.used == 64 && table.tables.count == 64)
+  }
+}
