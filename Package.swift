@@ -64,6 +64,7 @@ let package = Package(
     .testTarget(name: "MopsSyntaxTests", dependencies: ["MopsSyntax"]),
     .testTarget(name: "MopsFixturesTests", dependencies: ["MopsFixtures"]),
     .testTarget(name: "MopsCLITests", dependencies: ["mops"]),
+    .testTarget(name: "MopsFuzzTests", dependencies: ["MopsFuzz", "MopsSyntax"]),
     .testTarget(name: "LinuxBackendTests", dependencies: ["LinuxBackend", "MopsBackend", "MopsABI", "CMopsLinux"]),
     // libedit (line editing, history, completion) through its readline-compatible API.
     .systemLibrary(name: "CEditLine", providers: [.apt(["libedit-dev"])]),

@@ -15,6 +15,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/time.h>
@@ -52,8 +53,12 @@ static void on_alarm(int sig) {
   if (armed) siglongjmp(env, 2);
 }
 
+// How long an access may run before the watchdog interrupts it.
+static uint64_t watchdog_ms = 1000;
+
 static void watchdog(int on) {
-  struct itimerval t = {.it_value = {.tv_sec = on ? 1 : 0}};
+  struct itimerval t = {.it_value = {.tv_sec = on ? (time_t)(watchdog_ms / 1000) : 0,
+                                     .tv_usec = on ? (suseconds_t)(watchdog_ms % 1000) * 1000 : 0}};
   setitimer(ITIMER_REAL, &t, NULL);
 }
 
@@ -192,6 +197,91 @@ static void read_bytes(uint64_t addr, uint32_t n, struct mops_reply *r) {
   access_end(r, 0);
 }
 
+// Copies present pages out with plain loads (see MOPS_OP_PEEK). A load of a present page
+// takes no folio reference, does not mark the folio accessed and leaves no LRU-batch
+// reference behind; the only trace is the hardware accessed bit in the PTE, which the
+// script's own reads would set too. The controller asks only for pages pagemap showed
+// present; mincore() right before the loads re-checks that their PTEs are still
+// present (a lazy-free page could have been reclaimed since, and loading it would map
+// the zero page), and a page that is not, or whose load faults or blocks anyway, is
+// reported as MOPS_PEEK_FAULT (nothing observed).
+#define PEEK_MAX_PAGES 4096
+static volatile uint64_t peek_done;
+static volatile uint32_t peek_used;
+static unsigned char peek_present[PEEK_MAX_PAGES];
+
+static void peek(uint64_t addr, uint64_t npages, struct mops_reply *r) {
+  if (npages > PEEK_MAX_PAGES) npages = PEEK_MAX_PAGES;
+  r->addr = addr;
+  if (mincore((void *)(uintptr_t)addr, npages * 4096, peek_present) != 0) {
+    r->status = MOPS_ERRNO;
+    r->err = errno;
+    return;
+  }
+  peek_done = 0;
+  peek_used = 0;
+  watchdog(1);
+  armed = 1;
+  if (sigsetjmp(env, 1)) {
+    out[peek_used] = MOPS_PEEK_FAULT;
+    peek_used = peek_used + 1;
+    peek_done = peek_done + 1;
+    watchdog(1);
+  }
+  while (peek_done < npages && peek_used + 1 + 4096 <= MOPS_PAYLOAD_MAX) {
+    uint8_t *rec = out + peek_used;
+    if (!(peek_present[peek_done] & 1)) {
+      rec[0] = MOPS_PEEK_FAULT;
+      peek_used = peek_used + 1;
+      peek_done = peek_done + 1;
+      continue;
+    }
+    memcpy(rec + 1, (const void *)(uintptr_t)(addr + peek_done * 4096), 4096);
+    uint8_t first = rec[1];
+    int uniform = 1;
+    for (int i = 2; i <= 4096; i++) {
+      if (rec[i] != first) {
+        uniform = 0;
+        break;
+      }
+    }
+    rec[0] = uniform ? MOPS_PEEK_UNIFORM : MOPS_PEEK_PAGE;
+    peek_used = peek_used + (uniform ? 2 : 1 + 4096);
+    peek_done = peek_done + 1;
+  }
+  armed = 0;
+  watchdog(0);
+  r->value = peek_done;
+  r->count = peek_used;
+}
+
+static void syscall_result(long rc, struct mops_reply *r);
+
+// mremap() with RLIMIT_AS's soft limit at 0 for the duration of the call: every
+// may_expand_vm() fails, so a MAYMOVE|DONTUNMAP call without FIXED runs all of the
+// kernel's checks up to may_expand_vm(old_len) in mremap_to() and stops there with
+// ENOMEM, before it places (or changes) anything. The limit is restored before answering.
+static void mremap_nogrow(const uint64_t *a, struct mops_reply *r) {
+  struct rlimit saved, none;
+  if (getrlimit(RLIMIT_AS, &saved) != 0) {
+    r->status = MOPS_ERRNO;
+    r->err = errno;
+    return;
+  }
+  none = saved;
+  none.rlim_cur = 0;
+  if (setrlimit(RLIMIT_AS, &none) != 0) {
+    r->status = MOPS_ERRNO;
+    r->err = errno;
+    return;
+  }
+  long rc = syscall(SYS_mremap, a[0], a[1], a[2], a[3], a[4]);
+  int err = errno;
+  if (setrlimit(RLIMIT_AS, &saved) != 0) _exit(1);  // never continue with a limit of 0
+  errno = err;
+  syscall_result(rc, r);
+}
+
 // A long-term FOLL_PIN|FOLL_WRITE of the range: one io_uring instance with one fixed buffer.
 static void pin(uint64_t addr, uint64_t len, struct mops_reply *r) {
   if (npins == MAX_PINS) {
@@ -326,7 +416,12 @@ static _Noreturn void serve(void) {
       syscall_result(syscall(SYS_mremap, a[0], a[1], a[2], a[3], a[4]), &r);
       break;
     case MOPS_OP_TOUCH:
+      // A short watchdog lets the controller make an access that is known to block in a
+      // userfault: the kernel does what precedes the wait (a write fault prepares the
+      // VMA's anon_vma), then the alarm interrupts the wait.
+      watchdog_ms = a[4] ? a[4] : 1000;
       touch(a[0], a[1] != 0, a[2] != 0, (uint8_t)a[3], &r);
+      watchdog_ms = 1000;
       break;
     case MOPS_OP_WRITE:
       write_bytes(a[0], in.data, in.cmd.count, &r);
@@ -387,6 +482,12 @@ static _Noreturn void serve(void) {
       } else {
         r.count = (uint32_t)a[1];
       }
+      break;
+    case MOPS_OP_MREMAP_NOGROW:
+      mremap_nogrow(a, &r);
+      break;
+    case MOPS_OP_PEEK:
+      peek(a[0], a[1], &r);
       break;
     default:
       r.status = MOPS_ERRNO;

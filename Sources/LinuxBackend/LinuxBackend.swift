@@ -1,7 +1,9 @@
 // The live kernel as a backend: every process of a script is a real, single-threaded
 // worker process (C, in CMopsLinux) that makes the real syscalls; the controller (this
 // class) places mappings in the arena, foresees userfaults, and observes the workers
-// through /proc.
+// through /proc (smaps, pagemap, kpagecount, kpageflags) and, for page contents, through
+// plain loads made by the worker itself (no /proc/PID/mem: see ``pages(of:at:count:)``).
+// No observation takes a page reference or faults a page in.
 //
 // Workers: forked by a spawner thread of the controller that never ends (so
 // PR_SET_PDEATHSIG only fires when the controller dies), pinned to one CPU, and reaped on
@@ -16,18 +18,20 @@
 // reports exactly what it would have reported before placement, or ENOMEM at placement,
 // as an unplaceable unhinted mmap does.
 //
-// mremap that may move without MREMAP_FIXED is issued first without MREMAP_MAYMOVE (the
-// kernel tries in place first anyway); if growing in place fails with ENOMEM, the
-// destination is placed like an unhinted mmap (2 MiB rule for private anon VMAs) and the
-// call is reissued with MAYMOVE|FIXED. Corner cases where this differs from the kernel's
-// own MAYMOVE path:
-// - the FIXED path checks `map_count >= max_map_count - 5` up front, the MAYMOVE move only
-//   `map_count >= max_map_count - 3`: with 4 or 5 VMAs of headroom left, the live backend
-//   answers ENOMEM where the kernel would have moved;
-// - MAYMOVE|DONTUNMAP without FIXED uses `new_addr` as a hint; when neither the hint nor
-//   any gap of the arena fits, the backend answers ENOMEM itself (the kernel would have
-//   placed the mapping outside the arena), even where the kernel would first have failed
-//   a later check with another errno.
+// mremap that may move without MREMAP_FIXED must never let the kernel choose the
+// destination (it would search the whole address space):
+// - MAYMOVE alone is issued first without MREMAP_MAYMOVE (the kernel tries in place first
+//   anyway, after the same checks); if growing in place fails with ENOMEM, the
+//   destination is placed like an unhinted mmap (2 MiB rule for private anon VMAs) and
+//   the call is reissued with MAYMOVE|FIXED. The FIXED path adds the early checks of
+//   spec §7.1 rows 5-10, which the placed destination passes except row 10: it refuses
+//   at `map_count >= max_map_count - 5` where the kernel's own move refuses only at
+//   `max_map_count - 3`; with 4 or 5 VMAs of headroom the backend therefore answers
+//   "not modelled" instead of a wrong ENOMEM.
+// - MAYMOVE|DONTUNMAP is first checked by the kernel itself with RLIMIT_AS at 0, then
+//   made with FIXED at the arena placement of the hint (see ``dontunmapMove``).
+// Both answer ENOMEM when the arena has no gap that fits, where the kernel could still
+// have found room outside it.
 //
 // Userfaults: an access that would block in a userfault must not hang the worker. Before
 // a touch, a byte read or write, MADV_POPULATE_(READ|WRITE), a pin, or the source read of
@@ -295,27 +299,86 @@ public final class LinuxBackend: Backend {
   ) throws(BackendError) -> OpOutcome {
     let args = (oldAddr, oldLength, newLength)
     if flags.contains(.fixed) || !flags.contains(.maymove) { return try mremapCall(w, args, flags, newAddr) }
-    if flags.contains(.dontunmap) {
-      // Arguments the kernel rejects before placement go to it as they are (it fails them).
-      guard newAddr & (pageSize - 1) == 0, let len = pageAlignUp(newLength), len > 0, len <= taskSize else {
-        return try mremapCall(w, args, flags, newAddr)
-      }
-      let privateAnon = try isPrivate(w, oldAddr)
-      let vmas = try placementVMAs(w)
-      guard let dst = Placement.unmappedArea(hint: newAddr, length: len, privateAnon: privateAnon, vmas: vmas) else {
-        return OpOutcome(.errno(.ENOMEM), reason: "no free gap of \(newLength) bytes in the arena")
-      }
-      return try mremapCall(w, args, flags.union(.fixed), dst)
-    }
+    if flags.contains(.dontunmap) { return try dontunmapMove(w, args, flags, newAddr) }
     let inPlace = try call(w, MOPS_OP_MREMAP, [oldAddr, oldLength, newLength, UInt64(flags.subtracting(.maymove).rawValue), newAddr])
     let cannotGrow = inPlace.status == WorkerStatus.errno && inPlace.raw.err == ENOMEM
     let grows = (pageAlignUp(newLength) ?? 0) > (pageAlignUp(oldLength) ?? UInt64.max)
+    guard cannotGrow, grows else { return plain(inPlace, value: inPlace.raw.value) }
+    // The in-place attempt ran every check the kernel's MAYMOVE path makes before it
+    // decides to move (one VMA, growth limits) and failed only for want of room, or of
+    // memory, which the move below charges again.
     let privateAnon = try isPrivate(w, oldAddr)
-    let vmas = try placementVMAs(w)
-    guard cannotGrow, grows,
-      let dst = Placement.unmappedArea(hint: 0, length: newLength, privateAnon: privateAnon, vmas: vmas)
+    guard let dst = Placement.unmappedArea(hint: 0, length: newLength, privateAnon: privateAnon, vmas: try placementVMAs(w))
     else { return plain(inPlace, value: inPlace.raw.value) }
+    let moved = try mremapCall(w, args, flags.union(.fixed), dst)
+    guard moved.errno == .ENOMEM else { return moved }
+    // MREMAP_FIXED adds check_mremap_params()' `map_count + 2 >= max_map_count - 3`; the
+    // kernel's own move only refuses at `map_count >= max_map_count - 3` (prep_move_vma).
+    let (count, max) = try mapCount(w)
+    if count + 2 >= max - 3, count < max - 3 {
+      return OpOutcome(
+        .notModelled(
+          "with map_count \(count) of vm.max_map_count \(max), the kernel would try this move (its own check is map_count < max - 3), but placing it in the arena needs MREMAP_FIXED, which refuses at map_count >= max - 5"
+        ))
+    }
+    return moved
+  }
+
+  /// MAYMOVE|DONTUNMAP without FIXED: `new_addr` is only a hint, and a hint that is not
+  /// free makes the kernel search top-down in the whole address space, i.e. outside the
+  /// arena. The kernel must never place it itself, and rewriting the call to
+  /// MREMAP_FIXED is not the same call: MAYMOVE|FIXED|DONTUNMAP with equal lengths is a
+  /// pure move, which may span several VMAs (spec §7.2), while this call must lie inside
+  /// one VMA (EFAULT otherwise, §7.3 row 5). (Undoing a move that landed outside the
+  /// arena is not possible either: DONTUNMAP clears VM_LOCKED and may unlink the source
+  /// VMA's anon_vma, and the stray VMA would sit among the worker's own mappings.)
+  ///
+  /// So the call is made twice. First exactly as the script gave it but with RLIMIT_AS
+  /// at 0 (MOPS_OP_MREMAP_NOGROW): the kernel runs every check up to may_expand_vm() in
+  /// mremap_to() — flags, alignment, hint range, overlap with the hint, map_count, the
+  /// VMA lookup and the single-VMA rule, mseal, VM_DONTEXPAND/PFNMAP — and answers with
+  /// its own errno, or ENOMEM at may_expand_vm() without having changed anything. Every
+  /// check after that one (placement, map_count again, the commit charge, copy_vma, the
+  /// page-table move) can only fail with ENOMEM. Then, with the source known to lie in
+  /// one VMA, the move is made with MREMAP_FIXED at the arena placement of the hint
+  /// (the hint itself when it is free, else top-down with the 2 MiB rule off, as the
+  /// kernel's hinted search): free, so FIXED unmaps nothing there, and a single-VMA pure
+  /// move is the same move. The kernel's answer is exact except that it could find room
+  /// outside a full arena.
+  private func dontunmapMove(
+    _ w: Worker, _ args: (UInt64, UInt64, UInt64), _ flags: MremapFlags, _ newAddr: UInt64
+  ) throws(BackendError) -> OpOutcome {
+    let checked = try call(w, MOPS_OP_MREMAP_NOGROW, [args.0, args.1, args.2, UInt64(flags.rawValue), newAddr])
+    if checked.status == WorkerStatus.ok {
+      // Cannot happen (may_expand_vm() precedes placement); if it did, the mapping may lie
+      // outside the arena: the worker must not go on.
+      remove(w, kill: true)
+      throw BackendError(
+        "mremap(MAYMOVE|DONTUNMAP) moved to \(VirtAddr(checked.raw.value)) although RLIMIT_AS was 0; the worker was ended")
+    }
+    guard checked.status == WorkerStatus.errno, checked.raw.err == ENOMEM else { return plain(checked) }
+    // ENOMEM: may_expand_vm() under the zero limit, or check_mremap_params()' map_count
+    // check, which comes after the hint checks but before the VMA lookup.
+    let (count, max) = try mapCount(w)
+    if count + 2 >= max - 3 { return plain(checked) }
+    guard let len = pageAlignUp(args.2), len > 0 else { return plain(checked) }
+    let privateAnon = try isPrivate(w, args.0)
+    guard let dst = Placement.unmappedArea(hint: newAddr, length: len, privateAnon: privateAnon, vmas: try placementVMAs(w))
+    else { return OpOutcome(.errno(.ENOMEM), reason: "no free gap of \(len) bytes in the arena") }
     return try mremapCall(w, args, flags.union(.fixed), dst)
+  }
+
+  /// The worker's `mm->map_count` (the lines of /proc/PID/maps but the [vsyscall] gate
+  /// area, which is no VMA of the mm) and vm.max_map_count.
+  private func mapCount(_ w: Worker) throws(BackendError) -> (Int, Int) {
+    guard let maps = ProcFS.readFile("/proc/\(w.pid.rawValue)/maps"),
+      let limit = ProcFS.readFile("/proc/sys/vm/max_map_count"),
+      let max = Int(String(decoding: limit, as: UTF8.self).trimmingSpaces.filter { $0 != "\n" })
+    else { throw BackendError("cannot read /proc/\(w.pid.rawValue)/maps or vm.max_map_count: errno \(errno)") }
+    let lines = maps.split(separator: 0x0a)
+    let gate = Array("[vsyscall]".utf8)
+    let count = lines.count { line in !line.reversed().starts(with: gate.reversed()) }
+    return (count, max)
   }
 
   private func mremapCall(
@@ -336,10 +399,10 @@ public final class LinuxBackend: Backend {
       let len = pageAlignUp(length), !addr.addingReportingOverflow(len).overflow,
       let page = try blockingPage(w, addr, addr + len, write: advice == .POPULATE_WRITE, kernel: true)
     {
-      // GUP faults the pages in order: populate up to the blocking page, then it would wait.
-      let r = try call(w, MOPS_OP_MADVISE, [addr, page - addr, args[2]])
-      if r.status != WorkerStatus.ok { return plain(r) }
-      return blocked(page, "MADV_\(advice.name) would wait in a userfault")
+      // The kernel would populate up to the blocking page and then wait inside the
+      // syscall, which nothing in a single-threaded script can resolve: refused, like
+      // the model, before anything changes.
+      return kernelWouldBlock(page, "MADV_\(advice.name)")
     }
     return plain(try call(w, MOPS_OP_MADVISE, args))
   }
@@ -347,6 +410,7 @@ public final class LinuxBackend: Backend {
   private func touch(_ w: Worker, addr: UInt64, write: Bool, fill: UInt8?) throws(BackendError) -> OpOutcome {
     let page = addr & ~(pageSize - 1)
     if page <= UInt64.max - pageSize, try blockingPage(w, page, page + pageSize, write: write, kernel: false) != nil {
+      if write { try blockingWrite(w, addr) }
       return blocked(addr, "the access would wait in a userfault")
     }
     let r = try call(w, MOPS_OP_TOUCH, [addr, write ? 1 : 0, fill == nil ? 0 : 1, UInt64(fill ?? 0)])
@@ -366,8 +430,20 @@ public final class LinuxBackend: Backend {
       if r.status != WorkerStatus.ok { return access(r) }
       done += n
     }
-    if let stop { return blocked(stop, "the write would wait in a userfault") }
+    if let stop {
+      try blockingWrite(w, stop)
+      return blocked(stop, "the write would wait in a userfault")
+    }
     return .ok
+  }
+
+  /// Makes a write that is known to wait in a userfault, interrupted after 50 ms, so the
+  /// kernel does what comes before the wait: a write fault on a missing page prepares
+  /// the VMA's anon_vma first (do_anonymous_page), which later decides VM_ACCOUNT on
+  /// mprotect and VMA merging. The contents are left alone (a locked OR of zero).
+  private func blockingWrite(_ w: Worker, _ addr: UInt64) throws(BackendError) {
+    _ = try call(w, MOPS_OP_TOUCH, [addr, 1, 0, 0, 50])
+    try noteAccess(w, addr)
   }
 
   private func readBytes(_ w: Worker, addr: UInt64, count: Int) throws(BackendError) -> OpOutcome {
@@ -444,7 +520,7 @@ public final class LinuxBackend: Backend {
       let page = try blockingPage(
         w, addr & ~(pageSize - 1), (end + pageSize - 1) & ~(pageSize - 1), write: true, kernel: true)
     {
-      return blocked(page, "the pin would wait in a userfault (pages before it are not faulted in here, unlike the kernel)")
+      return kernelWouldBlock(page, "the pin")
     }
     let r = try call(w, MOPS_OP_PIN, [addr, length])
     if r.status == WorkerStatus.errno, r.raw.value2 == 1 {
@@ -485,21 +561,16 @@ public final class LinuxBackend: Backend {
     guard aligned, length > 0, !src.addingReportingOverflow(length).overflow,
       let page = try blockingPage(w, src, src + length, write: false, kernel: true)
     else { return uffdio(try copy(src, length)) }
-    let reason = "UFFDIO_COPY would wait in a userfault reading its source"
-    if page > src {
-      // The pages before the blocking one are copied, then the source read waits.
-      let prefix = try copy(src, page - src)
-      return prefix.status == WorkerStatus.ok ? blocked(page, reason) : uffdio(prefix)
-    }
+    if page > src { return kernelWouldBlock(page, "UFFDIO_COPY reading its source") }
     // Nothing is copied before the wait: let the kernel run its checks with a source that
     // faults (an unmapped arena page gives EFAULT at the first page, after every check).
     let vmas = try placementVMAs(w)
     guard let probe = Placement.topDown(length: pageSize, vmas: vmas, low: Arena.start.rawValue, high: Arena.end.rawValue),
       !probe.addingReportingOverflow(length).overflow, probe + length <= taskSize
-    else { return blocked(page, reason) }
+    else { return kernelWouldBlock(page, "UFFDIO_COPY reading its source") }
     let checked = try copy(probe, length)
     let faulted = checked.status == WorkerStatus.errno && checked.raw.err == EFAULT && checked.raw.field == -Int64(EFAULT)
-    return faulted ? blocked(page, reason) : uffdio(checked)
+    return faulted ? kernelWouldBlock(page, "UFFDIO_COPY reading its source") : uffdio(checked)
   }
 
   // MARK: - Outcomes
@@ -531,6 +602,16 @@ public final class LinuxBackend: Backend {
 
   private func blocked(_ addr: UInt64, _ why: String) -> OpOutcome {
     OpOutcome(.userfault(VirtAddr(addr)), reason: why)
+  }
+
+  /// A syscall that would fault a page in itself (GUP) and wait in a userfault there:
+  /// the worker's only thread would never return, so the call is refused before any
+  /// work, as the model refuses it.
+  private func kernelWouldBlock(_ addr: UInt64, _ what: String) -> OpOutcome {
+    OpOutcome(
+      .notModelled(
+        "\(what) would wait inside the kernel in a userfault at \(VirtAddr(addr)); a single-threaded script cannot resolve it"
+      ))
   }
 
   private func notUffd(_ uffd: UffdHandle) -> OpOutcome {
@@ -651,9 +732,18 @@ public final class LinuxBackend: Backend {
 
   /// Pages of `pid` from /proc/PID/pagemap (present bit 63, shared/file bit 61, exclusive
   /// bit 56, PFN), /proc/kpagecount (mapcount) and /proc/kpageflags (ZERO_PAGE bit 24;
-  /// bit 34 = PG_anon_exclusive on ANON bit 12 pages); contents only of present pages.
-  /// Without frames, the zero page is recognised with PAGEMAP_SCAN. The range must lie in
-  /// the arena. Never faults a page in.
+  /// bit 34 = PG_anon_exclusive on ANON bit 12 pages). Without frames, the zero page is
+  /// recognised with PAGEMAP_SCAN. The range must lie in the arena.
+  ///
+  /// Observing changes nothing: none of these reads takes a page reference or faults a
+  /// page in. Contents are read only for present pages, inside the worker with plain
+  /// loads (``peek(_:_:)``), never through /proc/PID/mem or process_vm_readv: those go
+  /// through GUP with FOLL_TOUCH, which marks the folio accessed and, the second time,
+  /// activates it — parking it with an extra reference in the reader's per-CPU LRU
+  /// batch. The next write fault then copies a page the kernel would otherwise reuse
+  /// (wp_can_reuse_anon_folio() sees refcount 2), and MADV_PAGEOUT keeps a lazy-free page
+  /// it would discard (probed on 6.18.44). A present page in a VMA without PROT_READ
+  /// cannot be loaded without a fault: its contents are `nil` (not observed).
   public func pages(of pid: PID, at addr: VirtAddr, count: Int) throws(BackendError) -> [PageInfo] {
     let w = try worker(pid)
     guard count > 0 else { return [] }
@@ -675,6 +765,8 @@ public final class LinuxBackend: Backend {
     }
     var result: [PageInfo] = []
     result.reserveCapacity(count)
+    var loadable: [Int] = []
+    var readable = try readableRanges(w, start.rawValue, start.rawValue + length)
     for (i, e) in entries.enumerated() {
       let page = start + UInt64(i) << pageShift
       guard e & (1 << 63) != 0 else {
@@ -700,23 +792,63 @@ public final class LinuxBackend: Backend {
         isZero = flags[0] & (1 << 24) != 0
         if !isZero, flags[0] & (1 << 12) != 0 { anonExclusive = flags[0] & (1 << 34) != 0 }
       }
+      while let r = readable.first, r.upperBound <= page.rawValue { readable.removeFirst() }
+      if !isZero, let r = readable.first, r.contains(page.rawValue) { loadable.append(i) }
       result.append(
         PageInfo(
           addr: page, state: isZero ? .zeroPage : .present, pfn: pfn, mapcount: mapcount, exclusive: exclusive,
-          anonExclusive: anonExclusive, writable: nil, shared: shared,
-          contents: isZero ? .zero : contents(w, page)))
+          anonExclusive: anonExclusive, writable: nil, shared: shared, contents: isZero ? .zero : nil))
+    }
+    for (i, c) in try peek(w, loadable.map { start.rawValue + UInt64($0) << pageShift }) {
+      result[loadable[i]].contents = c
     }
     return result
   }
 
-  /// The bytes of a present page through /proc/PID/mem (reading a present page never
-  /// faults; the callers never read a page that is not present, because that would map
-  /// the zero page there).
-  private func contents(_ w: Worker, _ page: VirtAddr) -> PageContents? {
-    var buf = [UInt8](repeating: 0, count: Int(pageSize))
-    let n = buf.withUnsafeMutableBytes { pread(w.memFD, $0.baseAddress, $0.count, off_t(page.rawValue)) }
-    guard n == Int(pageSize) else { return nil }
-    return PageContents(page: buf)
+  /// The parts of `[from, to)` covered by VMAs with PROT_READ (VM_READ), in order.
+  private func readableRanges(_ w: Worker, _ from: UInt64, _ to: UInt64) throws(BackendError) -> [Range<UInt64>] {
+    try smaps(w).compactMap { v in
+      guard v.info.flags.contains(.read) else { return nil }
+      let lo = max(from, v.info.start.rawValue)
+      let hi = min(to, v.info.end.rawValue)
+      return lo < hi ? lo..<hi : nil
+    }
+  }
+
+  /// The contents of the present, readable pages at `addrs` (ascending), read by the
+  /// worker with plain loads (MOPS_OP_PEEK), by index into `addrs`. A page the worker
+  /// could not load is left out (not observed).
+  private func peek(_ w: Worker, _ addrs: [UInt64]) throws(BackendError) -> [(Int, PageContents)] {
+    var found: [(Int, PageContents)] = []
+    var i = 0
+    while i < addrs.count {
+      // One run of consecutive pages per request.
+      var n = 1
+      while i + n < addrs.count, n < 4096, addrs[i + n] == addrs[i] + UInt64(n) << pageShift { n += 1 }
+      let r = try call(w, MOPS_OP_PEEK, [addrs[i], UInt64(n)])
+      guard r.status == WorkerStatus.ok, r.raw.value > 0, r.raw.value <= UInt64(n) else {
+        throw BackendError("worker \(w.pid.rawValue) could not read page contents at \(VirtAddr(addrs[i])): \(r.errno)")
+      }
+      let p = r.payload
+      var at = 0
+      for k in 0..<Int(r.raw.value) {
+        guard at < p.count else { throw BackendError("worker \(w.pid.rawValue) sent a short page-contents answer") }
+        switch Int32(p[at]) {
+        case Int32(MOPS_PEEK_UNIFORM.rawValue) where at + 1 < p.count:
+          found.append((i + k, PageContents(fill: p[at + 1], bytes: [:])))
+          at += 2
+        case Int32(MOPS_PEEK_PAGE.rawValue) where at + 1 + Int(pageSize) <= p.count:
+          found.append((i + k, PageContents(page: Array(p[(at + 1)..<(at + 1 + Int(pageSize))]))))
+          at += 1 + Int(pageSize)
+        case Int32(MOPS_PEEK_FAULT.rawValue):
+          at += 1
+        default:
+          throw BackendError("worker \(w.pid.rawValue) sent a malformed page-contents answer")
+        }
+      }
+      i += Int(r.raw.value)
+    }
+    return found
   }
 }
 

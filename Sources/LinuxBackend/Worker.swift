@@ -35,7 +35,6 @@ final class Worker {
   let parent: PID?
   private(set) var sock: Int32
   private(set) var pagemapFD: Int32 = -1
-  private(set) var memFD: Int32 = -1
   var uffds: [Int32: UffdState] = [:]
   /// Whether a UFFDIO_REGISTER on one of this worker's own uffds has succeeded: until
   /// then none of its VMAs is registered and accesses need no userfault check (a fork
@@ -54,7 +53,6 @@ final class Worker {
     mops_worker_track(pid.rawValue)
     // Bound to the worker's mm at open time; its mm never changes (workers never exec).
     pagemapFD = open("/proc/\(pid.rawValue)/pagemap", O_RDONLY | O_CLOEXEC)
-    memFD = open("/proc/\(pid.rawValue)/mem", O_RDONLY | O_CLOEXEC)
   }
 
   /// Sends one command and waits for the answer.
@@ -104,9 +102,8 @@ final class Worker {
       close(sock)
       sock = -1
     }
-    for fd in [pagemapFD, memFD] where fd >= 0 { close(fd) }
+    if pagemapFD >= 0 { close(pagemapFD) }
     pagemapFD = -1
-    memFD = -1
     guard pid.rawValue > 0 else { return }
     if kill { Glibc.kill(pid.rawValue, SIGKILL) }
     var status: Int32 = 0

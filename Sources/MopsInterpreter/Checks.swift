@@ -93,7 +93,7 @@ extension Interpreter {
   }
 
   /// One line per page: address, state, frame label, mapcount, exclusive (pagemap
-  /// bit 56), anon-exclusive, contents.
+  /// bit 56), anon-exclusive, contents ("?" where the backend did not observe them).
   func pagesTable(_ infos: [PageInfo]) -> String {
     var rows = [["address", "state", "frame", "map", "excl", "pae", "contents"]]
     for p in infos {
@@ -110,7 +110,7 @@ extension Interpreter {
         p.state == .none ? "-" : p.mapcount.map(String.init) ?? "?",
         p.state == .none ? "-" : yn(p.exclusive),
         p.state == .present ? yn(p.anonExclusive) : "-",
-        p.state == .none ? "-" : (p.contents ?? .zero).description,
+        p.state == .none ? "-" : p.contents?.description ?? "?",
       ])
     }
     let widths = (0..<rows[0].count).map { c in rows.map { $0[c].count }.max()! }

@@ -163,9 +163,21 @@ extension Interpreter {
           throw Unobservable(reason: "PTE writability is not visible through /proc on the \(backend.name) backend")
         }
         return .bool(w)
-      case .contents: return .contents(p.contents ?? .zero)
       default:
-        return .int(UInt64((p.contents ?? .zero)[UInt16(addr.rawValue & (pageSize - 1))]))
+        // An empty PTE reads as zeros; a mapped page whose contents the backend did not
+        // observe (the linux backend cannot load a page of a VMA without PROT_READ
+        // without a fault) is unobservable, never zero by default.
+        let contents: PageContents
+        if p.state == .none {
+          contents = .zero
+        } else if let c = p.contents {
+          contents = c
+        } else {
+          throw Unobservable(
+            reason: "the contents of the page at \(p.addr) were not observed on the \(backend.name) backend (it reads only pages it can load without a fault: present pages of readable VMAs)")
+        }
+        if obs == .contents { return .contents(contents) }
+        return .int(UInt64(contents[UInt16(addr.rawValue & (pageSize - 1))]))
       }
     case .flags, .prot, .mapped, .vmaStart, .vmaEnd:
       let addr = try address(operand!)

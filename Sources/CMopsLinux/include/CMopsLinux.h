@@ -40,7 +40,8 @@ int mops_pagemap_zero_pages(int pagemap_fd, uint64_t start, uint64_t npages, uin
 //
 // The controller talks to each worker over a SOCK_SEQPACKET socketpair: one message is a
 // `mops_cmd` followed by `count` payload bytes (the bytes of MOPS_OP_WRITE), one answer
-// a `mops_reply` followed by `count` payload bytes (MOPS_OP_READ, MOPS_OP_RESIDENT).
+// a `mops_reply` followed by `count` payload bytes (MOPS_OP_READ, MOPS_OP_RESIDENT,
+// MOPS_OP_PEEK).
 // MOPS_OP_FORK carries the child's socket as SCM_RIGHTS ancillary data.
 
 /// The largest payload of one message.
@@ -53,7 +54,7 @@ enum mops_op {
   MOPS_OP_MPROTECT,      ///< addr, len, prot
   MOPS_OP_MADVISE,       ///< addr, len, advice
   MOPS_OP_MREMAP,        ///< old, old_len, new_len, flags, new → value = address
-  MOPS_OP_TOUCH,         ///< addr, write, has_fill, fill: one access (fill: the whole page)
+  MOPS_OP_TOUCH,         ///< addr, write, has_fill, fill[, watchdog ms (0: 1 s)]: one access (fill: the whole page)
   MOPS_OP_WRITE,         ///< addr; payload = bytes; value = bytes stored
   MOPS_OP_READ,          ///< addr, count; payload back = bytes read
   MOPS_OP_FORK,          ///< SCM_RIGHTS = child's socket → value = child pid
@@ -69,6 +70,20 @@ enum mops_op {
   MOPS_OP_UFFDIO_COPY,   ///< fd, dst, src, len, mode → field
   MOPS_OP_UFFDIO_ZEROPAGE,    ///< fd, dst, len, mode → field
   MOPS_OP_RESIDENT,      ///< addr, npages: mincore() vector as payload
+  MOPS_OP_PEEK,          ///< addr, npages (at most 4096): contents by plain loads → value = pages done; payload = records
+  MOPS_OP_MREMAP_NOGROW, ///< as MOPS_OP_MREMAP, with RLIMIT_AS's soft limit at 0 during the call
+};
+
+/// MOPS_OP_PEEK observes page contents the way the script's own process would read
+/// them: plain loads in the worker, no GUP (a pread of /proc/PID/mem or
+/// process_vm_readv takes folio references and marks folios accessed, which changes
+/// later COW reuse and reclaim). The controller asks only for pages pagemap shows
+/// present in a VMA with PROT_READ, so no load faults. The payload holds one record
+/// per page, in order, until the next page might not fit; `value` counts the pages.
+enum mops_peek_record {
+  MOPS_PEEK_UNIFORM = 0,  ///< followed by 1 byte: every byte of the page has this value
+  MOPS_PEEK_PAGE = 1,     ///< followed by the 4096 bytes of the page
+  MOPS_PEEK_FAULT = 2,    ///< the load raised a signal or did not finish: nothing observed
 };
 
 /// One command. `a` holds the arguments listed with `mops_op`.
@@ -126,6 +141,11 @@ int mops_recv_reply(int sock, struct mops_reply *reply, void *payload, int timeo
 
 /// Pins the calling thread to `cpu` (sched_setaffinity). Returns 0 or -errno.
 int mops_pin_to_cpu(int cpu);
+
+/// sched_getaffinity / sched_setaffinity of the calling thread with a CPU bitmask of
+/// `size` bytes (Swift cannot see them without _GNU_SOURCE). Return 0 or -errno.
+int mops_get_affinity(void *mask, size_t size);
+int mops_set_affinity(const void *mask, size_t size);
 
 /// The raw mremap(2) syscall, with the fifth argument always passed. Returns the new
 /// address or -errno.
