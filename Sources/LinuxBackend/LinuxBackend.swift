@@ -311,7 +311,9 @@ public final class LinuxBackend: Backend {
     guard let dst = Placement.unmappedArea(hint: 0, length: newLength, privateAnon: privateAnon, vmas: try placementVMAs(w))
     else { return plain(inPlace, value: inPlace.raw.value) }
     let moved = try mremapCall(w, args, flags.union(.fixed), dst)
-    guard moved.errno == .ENOMEM else { return moved }
+    // (Matched with `case`, not through `errno`: Swift 6.3's optimizer crashes on the
+    // borrow that `moved.errno == .ENOMEM` makes before `return moved`.)
+    guard case .errno(.ENOMEM) = moved.result else { return moved }
     // MREMAP_FIXED adds check_mremap_params()' `map_count + 2 >= max_map_count - 3`; the
     // kernel's own move only refuses at `map_count >= max_map_count - 3` (prep_move_vma).
     let (count, max) = try mapCount(w)
