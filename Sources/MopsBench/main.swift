@@ -1,17 +1,33 @@
 // mops-bench: engine throughput per operation class, measured on the model and on the
 // live kernel with the same work in one run, plus host memory per simulated page.
 //
-//     swift run -c release mops-bench [--no-live] [--script-only | --no-script]
+//     swift run -c release mops-bench [--no-live] [--runs N] [--only NAME] [--script-only | --no-script]
+//
+// Each workload runs N times (default 5), sim and live alternately, from a fresh state
+// each time; the table gives the median of each side and the ratio of the medians.
 import Glibc
 import MopsABI
 
-let args = CommandLine.arguments.dropFirst()
+let args = Array(CommandLine.arguments.dropFirst())
 let runLive = !args.contains("--no-live")
+func optionValue(_ name: String) -> String? {
+  guard let i = args.firstIndex(of: name), i + 1 < args.count else { return nil }
+  return args[i + 1]
+}
+let usage = "usage: mops-bench [--no-live] [--runs N] [--only NAME] [--script-only | --no-script]"
 if args.contains("--help") {
-  print("usage: mops-bench [--no-live] [--script-only | --no-script]")
+  print(usage)
   print("  Measures the sim engine and, unless --no-live, the live kernel doing the same work.")
-  print("  --no-script skips the script-interpreter measurement (e.g. to profile the engine).")
+  print("  --runs N       runs of each workload (default 5); the table shows medians.")
+  print("  --only NAME    only the workloads whose name contains NAME (e.g. fork).")
+  print("  --no-script    skips the script-interpreter measurement (e.g. to profile the engine).")
   exit(0)
+}
+let runs = optionValue("--runs").map { Int($0) ?? 0 } ?? 5
+let only = optionValue("--only")
+if runs < 1 || (args.contains("--runs") && optionValue("--runs") == nil) || (args.contains("--only") && only == nil) {
+  print(usage)
+  exit(64)
 }
 Live.pinToCPU0()
 if args.contains("--script-only") {
@@ -28,7 +44,7 @@ let workloads: [Workload] = [
     name: "write fault", count: 1_000_000, referenceSecondsPerOp: 2.4e-6,
     sim: {
       let r = try Sim.writeFaults(1_000_000)
-      bytesPerPage = r.bytesPerPage
+      if bytesPerPage == 0 { bytesPerPage = r.bytesPerPage }  // the first run: a fresh heap
       return r.seconds
     }, live: { Live.writeFaults(1_000_000) }),
   Workload(
@@ -65,13 +81,25 @@ func perOp(_ seconds: Double) -> String {
 print(
   pad("operation", 22) + lpad("count", 10) + lpad("sim/op", 12) + lpad("sim ops/s", 14)
     + lpad("live/op", 12) + lpad("live÷sim", 10) + lpad("ref/op", 11))
+func median(_ xs: [Double]) -> Double {
+  let s = xs.sorted()
+  return s.count % 2 == 1 ? s[s.count / 2] : (s[s.count / 2 - 1] + s[s.count / 2]) / 2
+}
+
 var failed = false
-for w in workloads {
+for w in workloads where only.map({ w.name.contains($0) }) ?? true {
   do {
-    let sim = try w.sim()
-    let simPerOp = sim / Double(w.count)
-    let live = runLive ? w.live() : nil
-    let livePerOp = live.map { $0 / Double(w.count) }
+    var simRuns: [Double] = []
+    var liveRuns: [Double] = []
+    var liveFailed = false
+    for _ in 0..<runs {
+      simRuns.append(try w.sim())
+      if runLive, !liveFailed {
+        if let t = w.live() { liveRuns.append(t) } else { liveFailed = true }
+      }
+    }
+    let simPerOp = median(simRuns) / Double(w.count)
+    let livePerOp = liveFailed || liveRuns.isEmpty ? nil : median(liveRuns) / Double(w.count)
     let ratio = livePerOp.map { $0 / simPerOp }
     print(
       pad(w.name, 22) + lpad(String(w.count), 10) + lpad(perOp(simPerOp), 12)
@@ -83,6 +111,7 @@ for w in workloads {
     print(pad(w.name, 22) + "  FAILED: \(error)")
   }
 }
-print("host bytes per resident simulated page: \(fmt(bytesPerPage, 1))")
-if !args.contains("--no-script") { ScriptBench.run(lines: 100_000) }
+if bytesPerPage > 0 { print("host bytes per resident simulated page: \(fmt(bytesPerPage, 1))") }
+print("(median of \(runs) run\(runs == 1 ? "" : "s") per workload; live÷sim is the ratio of the medians)")
+if !args.contains("--no-script") && only == nil { ScriptBench.run(lines: 100_000) }
 if failed { exit(1) }
