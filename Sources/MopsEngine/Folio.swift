@@ -3,8 +3,8 @@ import MopsABI
 /// A physical page frame (an order-0 folio): the kernel's `struct folio` as far as
 /// anonymous memory needs it.
 public struct Folio: Sendable {
-  // Stored properties are ordered widest first, so a folio takes 40 bytes: fork and
-  // exit walk hundreds of thousands of them.
+  // ``FolioArray`` stores the fields in two parts (what fork updates per shared page,
+  // and the rest); this value type is how the rest of the engine reads and writes them.
 
   /// `folio->index`: the linear page index in its anon_vma (`vma_pgoff + offset`), or
   /// the page offset in the shmem object.
@@ -41,7 +41,9 @@ public struct Folio: Sendable {
     /// `PG_dirty`, the folio-level dirty flag (the PTE's dirty bit is separate). Set on
     /// an anonymous page only by a GUP write through a clean writable PTE (FOLL_TOUCH,
     /// e.g. MADV_POPULATE_WRITE after MADV_FREE); MADV_FREE clears it on pages mapped
-    /// once. It keeps a lazy-free page from being discarded.
+    /// once. It keeps a lazy-free page from being discarded. A shmem page is marked
+    /// dirty by any store through a mapping (a write fault, UFFDIO_COPY/ZEROPAGE); a
+    /// clean one is dropped from its object by reclaim (MADV_PAGEOUT).
     public static let dirty = Flags(rawValue: 1 << 4)
   }
 

@@ -2,19 +2,43 @@
 /// mutable collection with value semantics (copy on write, so a world snapshot shares
 /// it until one side changes a frame).
 ///
-/// The folios live in chunks of 2^16 (2.5 MiB each) that never move. Growing the array
+/// Each folio is stored in two parts. The fields fork updates for every page it
+/// shares — mapcount, flags (PageAnonExclusive) and the provenance of the sharing —
+/// are kept apart from the rest, 12 bytes a frame, so that copying the page tables of a
+/// large address space streams through a quarter of the memory a whole folio takes.
+/// The collection still reads and writes whole ``Folio`` values.
+///
+/// The parts live in chunks of 2^16 frames that never move. Growing the array
 /// allocates one more chunk; an `Array` would copy every folio each time it doubled,
-/// touching about twice the host memory the frames need (a million-page workload spent
-/// a third of its time there).
+/// touching about twice the host memory the frames need.
 public struct FolioArray: RandomAccessCollection, MutableCollection, Sendable {
   static let chunkShift = 16
   static let chunkSize = 1 << chunkShift
   static let slotMask = chunkSize - 1
 
+  /// What fork reads and writes for every page it shares.
+  struct Hot {
+    var mapcount: Int32
+    var sharedSince: EventID
+    var flags: Folio.Flags
+  }
+
+  /// Everything else.
+  struct Cold {
+    var index: UInt64
+    var pins: Int32
+    var extraRefs: Int32
+    var anonVMA: AnonVMA.ID
+    var sparse: UInt32
+    var origin: EventID
+    var fill: UInt8
+  }
+
   /// The chunks and the number of folios in use; chunk `c` holds folios
   /// `[c << chunkShift, (c + 1) << chunkShift)`, all but the last one full.
   final class Storage: @unchecked Sendable {
-    var chunks: [UnsafeMutablePointer<Folio>] = []
+    var hot: [UnsafeMutablePointer<Hot>] = []
+    var cold: [UnsafeMutablePointer<Cold>] = []
     var count = 0
 
     init() {}
@@ -22,11 +46,16 @@ public struct FolioArray: RandomAccessCollection, MutableCollection, Sendable {
     /// A copy of `other`'s folios in chunks of its own.
     init(copying other: Storage) {
       count = other.count
-      chunks.reserveCapacity(other.chunks.count)
-      for (c, source) in other.chunks.enumerated() {
-        let chunk = UnsafeMutablePointer<Folio>.allocate(capacity: FolioArray.chunkSize)
-        chunk.initialize(from: source, count: other.used(inChunk: c))
-        chunks.append(chunk)
+      hot.reserveCapacity(other.hot.count)
+      cold.reserveCapacity(other.cold.count)
+      for c in other.hot.indices {
+        let n = other.used(inChunk: c)
+        let h = UnsafeMutablePointer<Hot>.allocate(capacity: FolioArray.chunkSize)
+        h.initialize(from: other.hot[c], count: n)
+        hot.append(h)
+        let k = UnsafeMutablePointer<Cold>.allocate(capacity: FolioArray.chunkSize)
+        k.initialize(from: other.cold[c], count: n)
+        cold.append(k)
       }
     }
 
@@ -36,10 +65,9 @@ public struct FolioArray: RandomAccessCollection, MutableCollection, Sendable {
     }
 
     deinit {
-      for (c, chunk) in chunks.enumerated() {
-        chunk.deinitialize(count: used(inChunk: c))
-        chunk.deallocate()
-      }
+      // Both parts are trivial types: nothing to deinitialize.
+      for h in hot { h.deallocate() }
+      for k in cold { k.deallocate() }
     }
   }
 
@@ -53,12 +81,17 @@ public struct FolioArray: RandomAccessCollection, MutableCollection, Sendable {
   public subscript(i: Int) -> Folio {
     get {
       precondition(i >= 0 && i < storage.count, "folio index out of range")
-      return storage.chunks[i >> FolioArray.chunkShift][i & FolioArray.slotMask]
+      let c = i >> FolioArray.chunkShift
+      let s = i & FolioArray.slotMask
+      return Folio(storage.hot[c][s], storage.cold[c][s])
     }
-    _modify {
+    set {
       precondition(i >= 0 && i < storage.count, "folio index out of range")
       makeUnique()
-      yield &storage.chunks[i >> FolioArray.chunkShift][i & FolioArray.slotMask]
+      let c = i >> FolioArray.chunkShift
+      let s = i & FolioArray.slotMask
+      storage.hot[c][s] = newValue.hot
+      storage.cold[c][s] = newValue.cold
     }
   }
 
@@ -67,18 +100,26 @@ public struct FolioArray: RandomAccessCollection, MutableCollection, Sendable {
     makeUnique()
     let i = storage.count
     if i & FolioArray.slotMask == 0 {
-      storage.chunks.append(UnsafeMutablePointer<Folio>.allocate(capacity: FolioArray.chunkSize))
+      storage.hot.append(UnsafeMutablePointer<Hot>.allocate(capacity: FolioArray.chunkSize))
+      storage.cold.append(UnsafeMutablePointer<Cold>.allocate(capacity: FolioArray.chunkSize))
     }
-    (storage.chunks[i >> FolioArray.chunkShift] + (i & FolioArray.slotMask)).initialize(to: folio)
+    let c = i >> FolioArray.chunkShift
+    let s = i & FolioArray.slotMask
+    (storage.hot[c] + s).initialize(to: folio.hot)
+    (storage.cold[c] + s).initialize(to: folio.cold)
     storage.count = i + 1
   }
 
-  /// Calls `body` with direct access to every folio (fork's bulk update). `body` must
-  /// not add folios.
-  public mutating func withUnsafeMutableAccess<R>(_ body: (UnsafeMutableFolios) -> R) -> R {
+  /// Calls `body` with direct access to every folio's fork-time fields (fork's bulk
+  /// update). `body` must not add folios.
+  mutating func withUnsafeMutableAccess<R>(_ body: (UnsafeMutableFolios) -> R) -> R {
     makeUnique()
     let count = storage.count
-    return storage.chunks.withUnsafeBufferPointer { body(UnsafeMutableFolios(chunks: $0, count: count)) }
+    return storage.hot.withUnsafeBufferPointer { hot in
+      storage.cold.withUnsafeBufferPointer { cold in
+        body(UnsafeMutableFolios(hot: hot, cold: cold, count: count))
+      }
+    }
   }
 
   private mutating func makeUnique() {
@@ -88,19 +129,35 @@ public struct FolioArray: RandomAccessCollection, MutableCollection, Sendable {
 
 /// Unchecked access to a ``FolioArray``'s folios for the duration of
 /// ``FolioArray/withUnsafeMutableAccess(_:)``.
-public struct UnsafeMutableFolios {
-  let chunks: UnsafeBufferPointer<UnsafeMutablePointer<Folio>>
+struct UnsafeMutableFolios {
+  let hot: UnsafeBufferPointer<UnsafeMutablePointer<FolioArray.Hot>>
+  let cold: UnsafeBufferPointer<UnsafeMutablePointer<FolioArray.Cold>>
   /// The number of folios.
-  public let count: Int
+  let count: Int
 
-  public subscript(i: Int) -> Folio {
-    unsafeAddress { UnsafePointer(pointer(i)) }
-    nonmutating unsafeMutableAddress { pointer(i) }
+  /// The fork-time fields of folio `i` (valid for the duration of the access).
+  @inline(__always)
+  func hot(_ i: Int) -> UnsafeMutablePointer<FolioArray.Hot> {
+    hot[i >> FolioArray.chunkShift] + (i & FolioArray.slotMask)
   }
 
-  /// The address of folio `i` (valid for the duration of the access).
+  /// The other fields of folio `i`.
   @inline(__always)
-  public func pointer(_ i: Int) -> UnsafeMutablePointer<Folio> {
-    chunks[i >> FolioArray.chunkShift] + (i & FolioArray.slotMask)
+  func cold(_ i: Int) -> UnsafeMutablePointer<FolioArray.Cold> {
+    cold[i >> FolioArray.chunkShift] + (i & FolioArray.slotMask)
+  }
+}
+
+extension Folio {
+  init(_ hot: FolioArray.Hot, _ cold: FolioArray.Cold) {
+    self.init(
+      index: cold.index, mapcount: hot.mapcount, pins: cold.pins, extraRefs: cold.extraRefs,
+      anonVMA: cold.anonVMA, sparse: cold.sparse, origin: cold.origin, sharedSince: hot.sharedSince,
+      flags: hot.flags, fill: cold.fill)
+  }
+
+  var hot: FolioArray.Hot { .init(mapcount: mapcount, sharedSince: sharedSince, flags: flags) }
+  var cold: FolioArray.Cold {
+    .init(index: index, pins: pins, extraRefs: extraRefs, anonVMA: anonVMA, sparse: sparse, origin: origin, fill: fill)
   }
 }

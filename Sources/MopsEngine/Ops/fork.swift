@@ -85,8 +85,11 @@ extension World {
                 if !pte.isNone { copied &+= 1 }
                 continue
               }
-              let folio = f.pointer(Int(truncatingIfNeeded: pte.pfn.rawValue &- World.firstPFN))
-              if maybePinnedCopies && folio.pointee.isAnonExclusive && folio.pointee.isMaybeDMAPinned {
+              let s = Int(truncatingIfNeeded: pte.pfn.rawValue &- World.firstPFN)
+              let folio = f.hot(s)
+              if maybePinnedCopies && folio.pointee.flags.contains(.anonExclusive)
+                && Folio(folio.pointee, f.cold(s).pointee).isMaybeDMAPinned
+              {
                 pinned.append(VirtAddr((base + UInt64(i)) << pageShift))
                 continue
               }
