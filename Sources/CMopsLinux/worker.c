@@ -84,6 +84,23 @@ static void pin_cpu(void) {
   }
 }
 
+// The per-CPU LRU batches (mm/swap.c) hold a folio reference until they are drained:
+// a folio that MADV_FREE (lazyfree), MADV_COLD (deactivate) or a second GUP touch
+// (activate) parked in one stays on the LRU list as far as PG_lru shows, so a later
+// write fault by a process that is not its exclusive owner sees refcount 2 and copies
+// instead of reusing, and MADV_PAGEOUT keeps a page it would otherwise discard. When
+// the batch drains depends on whatever else runs on the CPU, including this worker's
+// own page faults. The model does not model the batches: pages behave as if every
+// batch was drained. So after each operation the worker drains CPU 0's batches, which
+// MADV_FREE does first thing (madvise_free_single_vma() calls lru_add_drain()) even on
+// a VMA without pages: `drain_page` is one never-touched page outside the arena. Every
+// worker runs on CPU 0, so this drains what any worker of the script left there.
+static void *drain_page = MAP_FAILED;
+
+static void drain_lru_batches(void) {
+  if (drain_page != MAP_FAILED) madvise(drain_page, 4096, MADV_FREE);
+}
+
 // Dies with the controller; the getppid() check closes the race with a controller that
 // died before the prctl.
 static void die_with_controller(void) {
@@ -115,6 +132,7 @@ static void setup_initial(void) {
 
   die_with_controller();
   pin_cpu();
+  drain_page = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
   prctl(PR_SET_NAME, "mops-worker");
   if (sock > 3) close_range(3, (unsigned)sock - 1, 0);
   close_range((unsigned)sock + 1, ~0U, 0);
@@ -312,17 +330,17 @@ static void pin(uint64_t addr, uint64_t len, struct mops_reply *r) {
 }
 
 static void unpin(uint64_t addr, uint64_t len, struct mops_reply *r) {
-  int kept = 0;
-  for (int i = 0; i < npins; i++) {
-    if (pins[i].addr >= addr && pins[i].addr - addr <= len && pins[i].len <= len - (pins[i].addr - addr)) {
-      syscall(SYS_io_uring_register, pins[i].fd, IORING_UNREGISTER_BUFFERS, NULL, 0);
-      close(pins[i].fd);
-      r->value++;
-    } else {
-      pins[kept++] = pins[i];
-    }
+  // The most recent pin of exactly this buffer, as the model's unpin: one io_uring
+  // instance closed, its fixed buffer's pins dropped.
+  for (int i = npins - 1; i >= 0; i--) {
+    if (pins[i].addr != addr || pins[i].len != len) continue;
+    syscall(SYS_io_uring_register, pins[i].fd, IORING_UNREGISTER_BUFFERS, NULL, 0);
+    close(pins[i].fd);
+    memmove(&pins[i], &pins[i + 1], (size_t)(npins - i - 1) * sizeof pins[0]);
+    npins--;
+    r->value = 1;
+    break;
   }
-  npins = kept;
   if (r->value == 0) {
     r->status = MOPS_ERRNO;
     r->err = EINVAL;
@@ -494,6 +512,7 @@ static _Noreturn void serve(void) {
       r.err = ENOSYS;
     }
     if (passed_fd >= 0 && in.cmd.op != MOPS_OP_FORK) close(passed_fd);
+    if (in.cmd.op != MOPS_OP_PEEK && in.cmd.op != MOPS_OP_RESIDENT) drain_lru_batches();
     reply(&r, out);
   }
 }
