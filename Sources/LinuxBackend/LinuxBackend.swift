@@ -50,8 +50,9 @@
 // whose own uffds has registered a range.
 //
 // Pins: `pin` registers the range as one io_uring fixed buffer (FOLL_PIN|FOLL_LONGTERM|
-// FOLL_WRITE) on an io_uring instance of its own; `unpin` unregisters every pin lying
-// inside its range (EINVAL if there is none). A fork child drops the inherited rings, so
+// FOLL_WRITE) on an io_uring instance of its own; `unpin` closes the most recent instance
+// pinning exactly that range, as the model's unpin drops that buffer's pins (EINVAL if
+// there is none). A fork child drops the inherited rings, so
 // pins stay with the process that made them.
 //
 // Descriptors: the uffd operations accept only descriptors the process got from
@@ -399,7 +400,8 @@ public final class LinuxBackend: Backend {
     let args = [addr, length, UInt64(UInt32(bitPattern: advice.rawValue))]
     if advice == .POPULATE_READ || advice == .POPULATE_WRITE, addr & (pageSize - 1) == 0,
       let len = pageAlignUp(length), !addr.addingReportingOverflow(len).overflow,
-      let page = try blockingPage(w, addr, addr + len, write: advice == .POPULATE_WRITE, kernel: true)
+      let page = try blockingPage(
+        w, addr, addr + len, write: advice == .POPULATE_WRITE, kernel: true, gupWalk: true)
     {
       // The kernel would populate up to the blocking page and then wait inside the
       // syscall, which nothing in a single-threaded script can resolve: refused, like
@@ -412,7 +414,7 @@ public final class LinuxBackend: Backend {
   private func touch(_ w: Worker, addr: UInt64, write: Bool, fill: UInt8?) throws(BackendError) -> OpOutcome {
     let page = addr & ~(pageSize - 1)
     if page <= UInt64.max - pageSize, try blockingPage(w, page, page + pageSize, write: write, kernel: false) != nil {
-      if write { try blockingWrite(w, addr) }
+      try blockingAccess(w, addr, write: write)
       return blocked(addr, "the access would wait in a userfault")
     }
     let r = try call(w, MOPS_OP_TOUCH, [addr, write ? 1 : 0, fill == nil ? 0 : 1, UInt64(fill ?? 0)])
@@ -433,18 +435,25 @@ public final class LinuxBackend: Backend {
       done += n
     }
     if let stop {
-      try blockingWrite(w, stop)
+      try blockingAccess(w, stop, write: true)
       return blocked(stop, "the write would wait in a userfault")
     }
     return .ok
   }
 
-  /// Makes a write that is known to wait in a userfault, interrupted after 50 ms, so the
-  /// kernel does what comes before the wait: a write fault on a missing page prepares
-  /// the VMA's anon_vma first (do_anonymous_page), which later decides VM_ACCOUNT on
-  /// mprotect and VMA merging. The contents are left alone (a locked OR of zero).
-  private func blockingWrite(_ w: Worker, _ addr: UInt64) throws(BackendError) {
-    _ = try call(w, MOPS_OP_TOUCH, [addr, 1, 0, 0, 50])
+  /// Makes an access that is known to wait in a userfault, interrupted after 50 ms, so
+  /// the kernel does what comes before the wait: a write fault on a missing page
+  /// prepares the VMA's anon_vma first (do_anonymous_page), which later decides
+  /// VM_ACCOUNT on mprotect and VMA merging; a read fault in a shared (shmem) VMA first
+  /// maps the object's cached pages around it (do_fault_around). A read of a private
+  /// page changes nothing before the wait and is not made. The contents are left alone
+  /// (a write is a locked OR of zero).
+  private func blockingAccess(_ w: Worker, _ addr: UInt64, write: Bool) throws(BackendError) {
+    if !write {
+      let shared = try smaps(w).contains { $0.info.isShared && $0.info.start.rawValue <= addr && addr < $0.info.end.rawValue }
+      guard shared else { return }
+    }
+    _ = try call(w, MOPS_OP_TOUCH, [addr, write ? 1 : 0, 0, 0, 50])
     try noteAccess(w, addr)
   }
 
@@ -465,6 +474,7 @@ public final class LinuxBackend: Backend {
         return o
       }
     }
+    if let stop { try blockingAccess(w, stop, write: false) }
     var o = stop.map { blocked($0, "the read would wait in a userfault") } ?? .ok
     o.bytes = bytes
     return o
@@ -520,7 +530,8 @@ public final class LinuxBackend: Backend {
     let (end, overflow) = addr.addingReportingOverflow(length)
     if length > 0, !overflow, end <= UInt64.max - pageSize,
       let page = try blockingPage(
-        w, addr & ~(pageSize - 1), (end + pageSize - 1) & ~(pageSize - 1), write: true, kernel: true)
+        w, addr & ~(pageSize - 1), (end + pageSize - 1) & ~(pageSize - 1), write: true, kernel: true,
+        gupWalk: true)
     {
       return kernelWouldBlock(page, "the pin")
     }
@@ -624,28 +635,52 @@ public final class LinuxBackend: Backend {
 
   /// The first page of `[from, to)` (page aligned) on which the access would block in a
   /// userfault (see the file comment), or `nil`.
-  private func blockingPage(_ w: Worker, _ from: UInt64, _ to: UInt64, write: Bool, kernel: Bool) throws(BackendError)
-    -> UInt64?
-  {
+  private func blockingPage(
+    _ w: Worker, _ from: UInt64, _ to: UInt64, write: Bool, kernel: Bool, gupWalk: Bool = false
+  ) throws(BackendError) -> UInt64? {
     guard w.mayHaveRegistrations, from < to else { return nil }
     let sigbus = w.uffds.values.contains { $0.features.contains(.sigbus) }
     let userModeOnly = w.uffds.values.contains { $0.flags & 1 != 0 }
     if sigbus || (kernel && userModeOnly) { return nil }
+    // A GUP walk (MADV_POPULATE_*, a pin) goes page by page and stops at the first hole
+    // (ENOMEM), VMA it refuses (EINVAL) or SIGBUS (EFAULT): a blocking page behind
+    // one of those is never reached.
+    var cursor = from
     for vma in try smaps(w) where vma.info.end.rawValue > from && vma.info.start.rawValue < to {
       let f = vma.info.flags
+      if gupWalk {
+        let gupAllowed = f.isDisjoint(with: [.io, .pfnmap]) && f.contains(write ? .write : .read)
+        if vma.info.start.rawValue > cursor || !gupAllowed { return nil }
+        cursor = vma.info.end.rawValue
+      }
+      let start = max(from, vma.info.start.rawValue)
+      let end = min(to, vma.info.end.rawValue)
+      // Pages of a shared VMA at or past its shmem object's size raise SIGBUS before
+      // any userfault (shmem_get_folio_gfp() checks i_size first).
+      var sigbusFrom = end
+      if vma.info.isShared, let size = shmemSizeInPages(w, vma.info) {
+        let first = vma.info.mapsPgoff + (start - vma.info.start.rawValue) >> pageShift
+        if size <= first {
+          sigbusFrom = start
+        } else if size - first < (end - start) >> pageShift {
+          sigbusFrom = start + (size - first) << pageShift
+        }
+      }
       let missing = f.contains(.uffdMissing)
       let wp = write && f.contains(.uffdWP)
-      guard missing || wp else { continue }
+      guard missing || wp else {
+        if gupWalk && sigbusFrom < end { return nil }
+        continue
+      }
       // A denied access faults (SIGSEGV, or EFAULT in GUP) before any userfault.
       let allowed =
         write ? f.contains(.write) : kernel ? f.contains(.read) : !f.isDisjoint(with: VMFlags.access)
       guard allowed else { continue }
-      let start = max(from, vma.info.start.rawValue)
-      let end = min(to, vma.info.end.rawValue)
       let count = Int((end - start) >> pageShift)
       guard let entries = ProcFS.records(w.pagemapFD, at: start >> pageShift, count: count) else {
         throw BackendError("cannot read /proc/\(w.pid.rawValue)/pagemap: errno \(errno)")
       }
+      let sigbusIndex = Int((sigbusFrom - start) >> pageShift)
       var firstWP: Int?
       var absent: [Int] = []
       for (i, e) in entries.enumerated() {
@@ -654,16 +689,27 @@ public final class LinuxBackend: Backend {
           firstWP = i
           break
         }
-        if missing, !present, e & (1 << 62) == 0 {
+        if missing, !present, e & (1 << 62) == 0, i < sigbusIndex {
           if !vma.info.isShared { return start + UInt64(i) << pageShift }
           absent.append(i)
         }
       }
       // A shared (shmem) page missing from this page table may still be in the page cache.
-      if let i = try firstNotResident(w, start, absent) { return start + UInt64(i) << pageShift }
-      if let i = firstWP { return start + UInt64(i) << pageShift }
+      let blocking = [try firstNotResident(w, start, absent), firstWP].compactMap { $0 }.min()
+      if let i = blocking, !(gupWalk && sigbusIndex < i) { return start + UInt64(i) << pageShift }
+      if gupWalk && sigbusIndex < count { return nil }
     }
     return nil
+  }
+
+  /// The size in pages of the shmem object behind a shared anonymous VMA: stat() of its
+  /// /proc/PID/map_files entry (root only; `nil` when it cannot be read).
+  private func shmemSizeInPages(_ w: Worker, _ vma: VMAInfo) -> UInt64? {
+    let path = "/proc/\(w.pid.rawValue)/map_files/"
+      + String(vma.start.rawValue, radix: 16) + "-" + String(vma.end.rawValue, radix: 16)
+    var st = stat()
+    guard stat(path, &st) == 0, st.st_size >= 0 else { return nil }
+    return (UInt64(st.st_size) + pageSize - 1) >> pageShift
   }
 
   /// The first of the `candidates` (page indexes from `start`) that mincore() in the
