@@ -318,10 +318,12 @@ extension World {
   /// object's cached pages near `page` (`do_fault_around()`); if that mapped `page`,
   /// done. Then `shmem_get_folio_gfp()`: a cached page is mapped, a missing one is
   /// added to the object zeroed. Every shmem PTE is writable iff the VMA is, dirty only
-  /// after a store; pages are never anon-exclusive.
+  /// after a store, which also marks the folio dirty (`fault_dirty_shared_page()`);
+  /// pages are never anon-exclusive.
   private func shmemFault(_ mm: MM, _ vma: VMA, _ page: VirtAddr, _ pte: PTE, write: Bool) -> FaultResult {
     if !pte.isNone {
       let new = pte.withWritable(true).withDirty(true)
+      folios[slot(pte.pfn)].flags.insert(.dirty)
       mm.pageTable.set(page, new)
       cost.ptesChanged += 1
       cost.faults += 1
@@ -351,7 +353,10 @@ extension World {
       shmemObjects[id]!.pages[offset] = pfn
       cost.pagesZeroed += 1
     }
-    withFolio(pfn) { $0.mapcount += 1 }
+    withFolio(pfn) { f in
+      f.mapcount += 1
+      if write { f.flags.insert(.dirty) }
+    }
     let new = PTE.page(pfn, writable: vma.vmFlags.contains(.write), dirty: write)
     mm.pageTable.set(page, new)
     cost.ptesChanged += 1

@@ -176,7 +176,7 @@ extension World {
         f.flags.insert(.anonExclusive)
         f.anonVMA = vma.anonVMA
       } else {
-        f.flags.insert(.shmem)
+        f.flags.insert([.shmem, .dirty])  // the dirty PTE's bit reaches the folio at unmap
       }
     }
     if let id = vma.shmem { shmemObjects[id]!.pages[index] = pfn }
