@@ -21,8 +21,10 @@ public struct Folio: Sendable {
   public var sparse: UInt32 = 0
   /// Provenance: the event that allocated this page.
   public var origin: EventID = .none
-  /// Provenance: the event that last made this page shared (a fork), if any.
-  public var sharedSince: EventID = .none
+  /// Provenance: which fork last made this page shared, as its 1-based position in
+  /// ``World/forkEvents``; 0 for none (``World/sharedSince(_:)`` gives the event).
+  /// Forks past the 16,777,215th are not recorded (0).
+  public var sharedSinceFork: UInt32 = 0
   public var flags: Flags = []
   /// The byte every offset holds unless `sparse` overrides it.
   public var fill: UInt8 = 0

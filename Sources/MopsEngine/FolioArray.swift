@@ -4,8 +4,8 @@
 ///
 /// Each folio is stored in two parts. The fields fork updates for every page it
 /// shares — mapcount, flags (PageAnonExclusive) and the provenance of the sharing —
-/// are kept apart from the rest, 12 bytes a frame, so that copying the page tables of a
-/// large address space streams through a quarter of the memory a whole folio takes.
+/// are kept apart from the rest, 8 bytes a frame, so that copying the page tables of a
+/// large address space streams through a fifth of the memory a whole folio takes.
 /// The collection still reads and writes whole ``Folio`` values.
 ///
 /// The parts live in chunks of 2^16 frames that never move. Growing the array
@@ -16,11 +16,18 @@ public struct FolioArray: RandomAccessCollection, MutableCollection, Sendable {
   static let chunkSize = 1 << chunkShift
   static let slotMask = chunkSize - 1
 
-  /// What fork reads and writes for every page it shares.
+  /// What fork reads and writes for every page it shares: the mapcount, and the flags
+  /// (low 8 bits) with ``Folio/sharedSinceFork`` (high 24 bits).
   struct Hot {
     var mapcount: Int32
-    var sharedSince: EventID
-    var flags: Folio.Flags
+    var flagsAndFork: UInt32
+
+    static let forkShift: UInt32 = 8
+    /// The largest fork ordinal the 24 bits hold.
+    static let maxFork: UInt32 = (1 << 24) - 1
+
+    var flags: Folio.Flags { Folio.Flags(rawValue: UInt8(truncatingIfNeeded: flagsAndFork)) }
+    var sharedSinceFork: UInt32 { flagsAndFork >> Hot.forkShift }
   }
 
   /// Everything else.
@@ -79,13 +86,13 @@ public struct FolioArray: RandomAccessCollection, MutableCollection, Sendable {
   public var endIndex: Int { storage.count }
 
   public subscript(i: Int) -> Folio {
-    get {
+    @inline(__always) get {
       precondition(i >= 0 && i < storage.count, "folio index out of range")
       let c = i >> FolioArray.chunkShift
       let s = i & FolioArray.slotMask
       return Folio(storage.hot[c][s], storage.cold[c][s])
     }
-    set {
+    @inline(__always) set {
       precondition(i >= 0 && i < storage.count, "folio index out of range")
       makeUnique()
       let c = i >> FolioArray.chunkShift
@@ -93,6 +100,15 @@ public struct FolioArray: RandomAccessCollection, MutableCollection, Sendable {
       storage.hot[c][s] = newValue.hot
       storage.cold[c][s] = newValue.cold
     }
+  }
+
+  /// Mutates the fields of folio `i` that fork does not touch, without assembling the
+  /// whole folio (a store's fill byte on the write-fault path).
+  @inline(__always)
+  mutating func modifyCold<R>(_ i: Int, _ body: (inout Cold) -> R) -> R {
+    precondition(i >= 0 && i < storage.count, "folio index out of range")
+    makeUnique()
+    return body(&storage.cold[i >> FolioArray.chunkShift][i & FolioArray.slotMask])
   }
 
   /// Adds `folio` at the end.
@@ -152,11 +168,14 @@ extension Folio {
   init(_ hot: FolioArray.Hot, _ cold: FolioArray.Cold) {
     self.init(
       index: cold.index, mapcount: hot.mapcount, pins: cold.pins, extraRefs: cold.extraRefs,
-      anonVMA: cold.anonVMA, sparse: cold.sparse, origin: cold.origin, sharedSince: hot.sharedSince,
+      anonVMA: cold.anonVMA, sparse: cold.sparse, origin: cold.origin, sharedSinceFork: hot.sharedSinceFork,
       flags: hot.flags, fill: cold.fill)
   }
 
-  var hot: FolioArray.Hot { .init(mapcount: mapcount, sharedSince: sharedSince, flags: flags) }
+  var hot: FolioArray.Hot {
+    let fork = sharedSinceFork <= FolioArray.Hot.maxFork ? sharedSinceFork : 0
+    return .init(mapcount: mapcount, flagsAndFork: UInt32(flags.rawValue) | fork << FolioArray.Hot.forkShift)
+  }
   var cold: FolioArray.Cold {
     .init(index: index, pins: pins, extraRefs: extraRefs, anonVMA: anonVMA, sparse: sparse, origin: origin, fill: fill)
   }

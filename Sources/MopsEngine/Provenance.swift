@@ -17,8 +17,7 @@ extension World {
       }
       if found { mappers.append(pid) }
     }
-    let f = folio(pfn)
-    let since = event(f.sharedSince)
+    let since = event(sharedSince(pfn))
     return Sharing(pfn: pfn, mappedBy: mappers, sinceTag: since?.tag, sinceForkChild: since?.otherPID)
   }
 

@@ -59,6 +59,8 @@ public final class World {
   var nextPID: Int32 = 1
   /// The event log; index 0 is a placeholder so `EventID.none` is never a real event.
   public internal(set) var events: [Event] = [Event(kind: .other, pid: PID(0), tag: 0)]
+  /// The fork events in order; a folio's ``Folio/sharedSinceFork`` indexes it from 1.
+  public internal(set) var forkEvents: [EventID] = []
   /// Work done so far.
   public var cost = CostCounters()
   /// `vm.max_map_count`.
@@ -106,6 +108,7 @@ public final class World {
     nextUffd = o.nextUffd
     nextPID = o.nextPID
     events = o.events
+    forkEvents = o.forkEvents
     cost = o.cost
     maxMapCount = o.maxMapCount
     currentTag = o.currentTag
@@ -167,6 +170,12 @@ public final class World {
   func record(_ kind: Event.Kind, _ pid: PID, other: PID? = nil) -> EventID {
     events.append(Event(kind: kind, pid: pid, tag: currentTag, otherPID: other))
     return EventID(rawValue: UInt32(events.count - 1))
+  }
+
+  /// The fork that last made frame `pfn` shared (`.none` if none is recorded).
+  public func sharedSince(_ pfn: PFN) -> EventID {
+    let n = Int(folio(pfn).sharedSinceFork)
+    return n == 0 || n > forkEvents.count ? .none : forkEvents[n - 1]
   }
 
   /// The event `id` (`nil` for `.none`).

@@ -26,7 +26,7 @@ import Testing
     #expect(world.pte(child, arena(2)).isNone)
     let d = world.cost.since(before)
     #expect(d.pagesAllocated == 0 && d.faults == 0 && d.vmasAllocated == 1)
-    let event = world.event(world.folio(pfn).sharedSince)!
+    let event = world.event(world.sharedSince(pfn))!
     #expect(event.kind == .fork && event.pid == pid && event.otherPID == child)
     #expect(world.processes[child]!.parent == pid)
     #expect(world.readBytes(child, addr: arena(1), count: 1).bytes == [0x41])

@@ -9,9 +9,10 @@
 //
 // Left out: THP (a fault that would map a PMD-sized folio or the huge zero page is
 // refused as not modelled), stack expansion of VM_GROWSDOWN VMAs, protection keys,
-// KSM, swap, uffd-wp PTE markers, and the per-CPU LRU batch reference that makes a
-// real kernel copy instead of reuse when a write fault runs on another CPU than the
-// first one (the model gives the canonical reuse).
+// KSM, swap, uffd-wp PTE markers, and the per-CPU LRU batches: a folio parked in one
+// holds a reference that makes a real kernel copy instead of reuse until the batch
+// drains (the model gives the outcome with every batch drained, and the live backend
+// drains them after each operation).
 import MopsABI
 
 /// What a user-space access did.
@@ -73,12 +74,12 @@ extension World {
     let (pte, outcome) = mm._withUnsafeGuaranteedRef { userAccess($0, addr, write: write) }
     guard case .ok = outcome else { return outcome }
     if write, let fill {
-      let s = slot(pte.pfn)
-      folios[s].fill = fill
-      if folios[s].sparse != 0 {
-        sparseContents[folios[s].sparse] = nil
-        folios[s].sparse = 0
+      let sparse = folios.modifyCold(slot(pte.pfn)) { f in
+        f.fill = fill
+        defer { f.sparse = 0 }
+        return f.sparse
       }
+      if sparse != 0 { sparseContents[sparse] = nil }
     }
     return .ok
   }

@@ -34,6 +34,8 @@ extension World {
     defer { verify(after: "fork \(pid)") }
     let parent = try mm(pid)
     let event = record(.fork, pid, other: PID(nextPID))
+    forkEvents.append(event)
+    let ordinal = forkEvents.count <= FolioArray.Hot.maxFork ? UInt32(forkEvents.count) : 0
     let child = createProcess(parent: pid, createdBy: event)
     child.uffds = parent.uffds
     for id in parent.uffds { uffds[id]!.holders.insert(child.pid) }
@@ -52,7 +54,7 @@ extension World {
       addShmemRef(copy.shmem)
       cost.vmasAllocated += 1
       if !vma.vmFlags.contains(.wipeonfork) && vma.anonVMA != .none {
-        copyPageRange(from: parent, vma, to: child, copy, event: event)
+        copyPageRange(from: parent, vma, to: child, copy, event: event, ordinal: ordinal)
       }
     }
     cost.tlbFlushRanges += 1
@@ -63,12 +65,14 @@ extension World {
   /// entries are updated in place (write-protect, folio counts) and a table lying
   /// wholly inside the VMA is handed to the child as it is, sharing storage. Wherever
   /// the parent has a table (even an empty one) the child gets one (`pte_alloc`).
-  private func copyPageRange(from parent: MM, _ src: VMA, to child: MM, _ dst: VMA, event: EventID) {
+  private func copyPageRange(from parent: MM, _ src: VMA, to child: MM, _ dst: VMA, event: EventID, ordinal: UInt32) {
     let firstKey = src.vmStart.vpn >> 9
     let lastKey = (src.vmEnd.vpn - 1) >> 9
     var keys: [UInt64] = []
     parent.pageTable.forEachTable(from: firstKey, through: lastKey) { key, _ in keys.append(key) }
     let maybePinnedCopies = parent.hasPinned
+    let stamp = ordinal << FolioArray.Hot.forkShift
+    let keepFlags = UInt32((1 << FolioArray.Hot.forkShift) - 1) & ~UInt32(Folio.Flags.anonExclusive.rawValue)
     var pinned: [VirtAddr] = []
     for key in keys {
       let base = key << 9
@@ -95,8 +99,7 @@ extension World {
               }
               copied &+= 1
               folio.pointee.mapcount += 1
-              folio.pointee.flags.subtract(.anonExclusive)
-              folio.pointee.sharedSince = event
+              folio.pointee.flagsAndFork = folio.pointee.flagsAndFork & keepFlags | stamp
               if pte.isWritable {
                 e[i] = pte.withWritable(false)
                 writeProtected &+= 1
