@@ -60,10 +60,33 @@ public struct VMATree: Sendable, Sequence {
   var chunkGaps: [UInt64?] = []
   public private(set) var count: Int = 0
   static let chunkCapacity = 128
-  /// Where the last insertion or split left a VMA: ``index(above:)`` tries it first, as
-  /// the next operation often lands there (the rest of a VMA being cut up page by page).
-  /// Only a hint, checked before use.
+  /// Where the last three insertions, splits or in-place changes left a VMA, most
+  /// recent first: ``index(above:)`` tries them first, as the next operation often
+  /// lands there (the rest of a VMA being cut up page by page; a move going back and
+  /// forth between its source, its target and the VMA it merges into). Only hints,
+  /// checked before use.
   var finger = Index(chunk: 0, slot: 0)
+  var finger2 = Index(chunk: 0, slot: 0)
+  var finger3 = Index(chunk: 0, slot: 0)
+
+  @inline(__always)
+  mutating func setFinger(_ i: Index) {
+    guard i != finger else { return }
+    if i != finger2 { finger3 = finger2 }
+    finger2 = finger
+    finger = i
+  }
+
+  /// Whether `i` is ``index(above:)`` of `addr`: the first VMA ending above `addr`.
+  @inline(__always)
+  func holds(_ i: Index, _ addr: VirtAddr) -> Bool {
+    guard i.chunk < chunks.count else { return false }
+    return chunks[i.chunk].withUnsafeBufferPointer { chunk in
+      guard i.slot < chunk.count, addr < chunk[i.slot].vmEnd else { return false }
+      if i.slot > 0 { return chunk[i.slot &- 1].vmEnd <= addr }
+      return i.chunk == 0 || chunkEnds[i.chunk &- 1] <= addr
+    }
+  }
 
   public init() {}
 
@@ -88,12 +111,9 @@ public struct VMATree: Sendable, Sequence {
 
   /// `find_vma`: the position of the first VMA with `vmEnd > addr`, if any.
   public func index(above addr: VirtAddr) -> Index? {
-    if finger.chunk < chunks.count {
-      let hit = chunks[finger.chunk].withUnsafeBufferPointer { chunk in
-        finger.slot < chunk.count && chunk[finger.slot].vmStart <= addr && addr < chunk[finger.slot].vmEnd
-      }
-      if hit { return finger }
-    }
+    if holds(finger, addr) { return finger }
+    if holds(finger2, addr) { return finger2 }
+    if holds(finger3, addr) { return finger3 }
     let c = chunkIndex(above: addr)
     if c == chunkEnds.count { return nil }
     let slot = chunks[c].withUnsafeBufferPointer { chunk in
@@ -124,6 +144,7 @@ public struct VMATree: Sendable, Sequence {
     get { chunks[i.chunk][i.slot] }
     _modify {
       chunkGaps[i.chunk] = nil
+      setFinger(i)
       defer { chunkEnds[i.chunk] = chunks[i.chunk][chunks[i.chunk].count &- 1].vmEnd }
       yield &chunks[i.chunk][i.slot]
     }
@@ -257,7 +278,7 @@ public struct VMATree: Sendable, Sequence {
       }
       chunkGaps[c] = nil
       chunkEnds[c] = chunks[c][chunks[c].count &- 1].vmEnd
-      finger = Index(chunk: c, slot: slot &+ 1)
+      setFinger(Index(chunk: c, slot: slot &+ 1))
       return Index(chunk: c, slot: slot)
     }
     chunks[c][i.slot].vmEnd = start
@@ -282,7 +303,7 @@ public struct VMATree: Sendable, Sequence {
         chunks.insert(VMATree.newChunk(with: vma), at: c + 1)
         chunkEnds.insert(vma.vmEnd, at: c + 1)
         chunkGaps.insert(nil, at: c + 1)
-        finger = Index(chunk: c + 1, slot: 0)
+        setFinger(Index(chunk: c + 1, slot: 0))
         return finger
       }
       // Elsewhere: the upper half moves to a new chunk.
@@ -314,7 +335,7 @@ public struct VMATree: Sendable, Sequence {
     }
     chunkGaps[c] = nil
     chunkEnds[c] = chunks[c][chunks[c].count - 1].vmEnd
-    finger = Index(chunk: c, slot: slot)
+    setFinger(Index(chunk: c, slot: slot))
     return finger
   }
 
