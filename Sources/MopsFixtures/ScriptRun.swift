@@ -19,6 +19,23 @@ public enum BackendKind: String, CaseIterable, Sendable {
     }
   }
 
+  /// A fresh backend of this kind whose sim and live parts are timed per operation
+  /// class; the timers are returned in that order.
+  public func makeTimed() throws(BackendError) -> (Backend, [TimingBackend]) {
+    switch self {
+    case .sim:
+      let t = TimingBackend(SimBackend())
+      return (t, [t])
+    case .linux:
+      let t = TimingBackend(try LinuxBackend())
+      return (t, [t])
+    case .both:
+      let sim = TimingBackend(SimBackend())
+      let linux = TimingBackend(try LinuxBackend())
+      return (DiffBackend(reference: sim, other: linux), [sim, linux])
+    }
+  }
+
   var directiveName: BackendName { BackendName(rawValue: rawValue)! }
 }
 
@@ -43,6 +60,8 @@ public struct ScriptResult: Sendable {
   public var report: RunReport?
   /// The checked script's diagnostics (warnings when it ran).
   public var diagnostics: [Diagnostic]
+  /// With `timing`: time inside each backend per operation class (sim first).
+  public var timings: [BackendTimings] = []
 
   /// The process exit status `mops run` uses for this result.
   public var exitCode: Int32 {
@@ -59,18 +78,19 @@ public struct ScriptResult: Sendable {
 public enum ScriptRun {
   /// Reads `path` and runs it on `backend`. `output` receives `show`/`print`/trace lines.
   public static func run(
-    path: String, backend kind: BackendKind, options: RunOptions = RunOptions(),
+    path: String, backend kind: BackendKind, options: RunOptions = RunOptions(), timing: Bool = false,
     output: @escaping (String) -> Void = { _ in }
   ) -> ScriptResult {
     guard let data = FileManager.default.contents(atPath: path) else {
       return ScriptResult(status: .scriptError, message: "\(path): error: cannot read the file\n", report: nil, diagnostics: [])
     }
-    return run(SourceFile(path: path, bytes: Array(data)), backend: kind, options: options, output: output)
+    return run(SourceFile(path: path, bytes: Array(data)), backend: kind, options: options, timing: timing, output: output)
   }
 
-  /// Runs the script in `file` on `backend`.
+  /// Runs the script in `file` on `backend`; with `timing`, measures the time spent in
+  /// each backend per operation class.
   public static func run(
-    _ file: SourceFile, backend kind: BackendKind, options: RunOptions = RunOptions(),
+    _ file: SourceFile, backend kind: BackendKind, options: RunOptions = RunOptions(), timing: Bool = false,
     output: @escaping (String) -> Void = { _ in }
   ) -> ScriptResult {
     let result = MopsCheck.check(file)
@@ -92,7 +112,10 @@ public enum ScriptRun {
       return ScriptResult(status: .skipped(why), message: why, report: nil, diagnostics: result.diagnostics)
     }
     let backend: Backend
-    do { backend = try kind.make() } catch {
+    var timers: [TimingBackend] = []
+    do {
+      if timing { (backend, timers) = try kind.makeTimed() } else { backend = try kind.make() }
+    } catch {
       return ScriptResult(status: .internalError, message: "error: \(error.message)\n", report: nil, diagnostics: [])
     }
     defer { backend.shutdown() }
@@ -100,7 +123,7 @@ public enum ScriptRun {
     let report = interpreter.run(checked, file: file)
     return ScriptResult(
       status: report.passed ? .passed : .failed, message: interpreter.render(report), report: report,
-      diagnostics: result.diagnostics)
+      diagnostics: result.diagnostics, timings: timers.map(\.timings))
   }
 
   /// A fixture of script errors passes when checking reports exactly the expected IDs.

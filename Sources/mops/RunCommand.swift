@@ -17,6 +17,8 @@ extension Mops {
     var json = false
     @Flag(name: .long, help: "Report every failure instead of stopping at the first.")
     var keepGoing = false
+    @Flag(name: .long, help: "After each script, print the time spent in each backend per operation class (with --backend both: sim, linux and their ratio).")
+    var timing = false
     @Argument(help: "Script files to run.")
     var files: [String] = []
 
@@ -28,7 +30,7 @@ extension Mops {
       var worst: Int32 = 0
       for path in files {
         let options = RunOptions(keepGoing: keepGoing, trace: trace && !json, useColor: wantsColor(2))
-        let result = ScriptRun.run(path: path, backend: backendOption.backend, options: options) { line in
+        let result = ScriptRun.run(path: path, backend: backendOption.backend, options: options, timing: timing) { line in
           if !json { print(line) }
         }
         if json {
@@ -36,6 +38,9 @@ extension Mops {
         } else {
           if case .skipped(let why) = result.status { printError("\(path): skipped: \(why)\n") }
           if !result.message.isEmpty { printError(result.message) }
+          if timing && !result.timings.isEmpty {
+            print((files.count > 1 ? "\(path): " : "") + TimingReport.render(result.timings), terminator: "")
+          }
         }
         worst = max(worst, result.exitCode)
       }

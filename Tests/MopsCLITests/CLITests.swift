@@ -151,3 +151,28 @@ func scratch(_ files: [String: String]) throws -> URL {
   #expect(doc?["status"] as? String == "passed")
   #expect((doc?["statements"] as? [Any])?.count == 3)
 }
+
+@Test func timingReportsEachOperationClassPerBackend() throws {
+  let dir = try scratch(["t.mops": "r = mmap 2 pages\ntouch r write 'A'\ntouch r[0] write 'B'\nmunmap r\n"])
+  let sim = try mops(["run", "--timing", "t.mops"], in: dir)
+  #expect(sim.status == 0, "\(sim.stderr)")
+  #expect(sim.stdout.contains("timing (wall time inside each backend):"))
+  let lines = sim.stdout.split(separator: "\n").map(String.init)
+  #expect(lines.contains { $0.hasPrefix("mmap ") && $0.contains(" 1 ") })
+  #expect(lines.contains { $0.hasPrefix("write access ") && $0.contains(" 3 ") })
+  #expect(lines.contains { $0.hasPrefix("all operations ") && $0.contains(" 5 ") })
+  #expect(lines.first { $0.hasPrefix("operation") }?.contains("sim/call") == true)
+}
+
+@Test(
+  .enabled(
+    if: getuid() == 0 && FileManager.default.isWritableFile(atPath: "/dev/userfaultfd"),
+    "the live backend needs root and /dev/userfaultfd"))
+func timingWithBothBackendsGivesTheRatio() throws {
+  let dir = try scratch(["t.mops": "r = mmap 2 pages\ntouch r write 'A'\ntouch r[0] write 'B'\nmunmap r\n"])
+  let both = try mops(["run", "--timing", "--backend", "both", "t.mops"], in: dir)
+  #expect(both.status == 0, "\(both.stderr)")
+  let header = both.stdout.split(separator: "\n").first { $0.hasPrefix("operation") }.map(String.init) ?? ""
+  #expect(header.contains("sim/call") && header.contains("linux/call") && header.contains("linux÷sim"))
+  #expect(both.stdout.split(separator: "\n").contains { $0.hasPrefix("munmap ") && $0.hasSuffix("x") })
+}
