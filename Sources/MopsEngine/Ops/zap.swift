@@ -47,18 +47,16 @@ extension World {
     guard start < end else { return }
     let firstKey = start.vpn >> 9
     let lastKey = (end.vpn &- 1) >> 9
+    // No VMA lies in [start, end) any more, so a VMA touching a table's 2 MiB region
+    // from outside the range is the nearest one below `start` or above `end`.
+    let next = mm.vmas.index(above: start)
+    let below = (next.map { mm.vmas.index(before: $0) } ?? mm.vmas.lastIndex).map { mm.vmas[$0].vmEnd }
+    let above = next.map { mm.vmas[$0].vmStart }
     func free(_ key: UInt64) {
       guard mm.pageTable.hasTable(key: key) else { return }
       let regionStart = VirtAddr(key << 21)
       let regionEnd = VirtAddr((key &+ 1) << 21)
-      var stillUsed = false
-      var i = mm.vmas.index(above: regionStart)
-      while let idx = i, !stillUsed {
-        let v = mm.vmas[idx]
-        if v.vmStart >= regionEnd { break }
-        stillUsed = v.vmStart < start || v.vmEnd > end
-        i = mm.vmas.index(after: idx)
-      }
+      let stillUsed = below.map { $0 > regionStart } ?? false || above.map { $0 < regionEnd } ?? false
       if !stillUsed { mm.pageTable.freeTable(key: key) }
     }
     if lastKey &- firstKey <= UInt64(mm.pageTable.tableCount) {
