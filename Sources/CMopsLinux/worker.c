@@ -179,40 +179,33 @@ static void touch(uint64_t addr, int write, int has_fill, uint8_t fill, struct m
   access_end(r, 0);
 }
 
-static void write_bytes(uint64_t addr, const uint8_t *bytes, uint32_t n, struct mops_reply *r) {
-  volatile uint8_t *p = (volatile uint8_t *)(uintptr_t)addr;
+// Copies `n` bytes between the arena at `addr` and a buffer, one byte at a time in
+// ascending order. A fault or the watchdog stops the copy; the reply then says where
+// (the faulting address, or for the watchdog the byte it stopped at). Returns the bytes
+// copied.
+static uint32_t guarded_copy(volatile uint8_t *to, const volatile uint8_t *from, uint64_t addr, uint32_t n,
+                             struct mops_reply *r) {
   volatile uint32_t i = 0;
   r->addr = addr;
   watchdog(1);
   armed = 1;
   int jumped = sigsetjmp(env, 1);
   if (jumped) {
-    r->value = i;
     if (jumped == 2) r->addr = addr + i;
     access_end(r, jumped);
-    return;
+    return i;
   }
-  for (; i < n; i++) p[i] = bytes[i];
-  r->value = n;
+  for (; i < n; i++) to[i] = from[i];
   access_end(r, 0);
+  return n;
+}
+
+static void write_bytes(uint64_t addr, const uint8_t *bytes, uint32_t n, struct mops_reply *r) {
+  r->value = guarded_copy((volatile uint8_t *)(uintptr_t)addr, bytes, addr, n, r);
 }
 
 static void read_bytes(uint64_t addr, uint32_t n, struct mops_reply *r) {
-  volatile uint8_t *p = (volatile uint8_t *)(uintptr_t)addr;
-  volatile uint32_t i = 0;
-  r->addr = addr;
-  watchdog(1);
-  armed = 1;
-  int jumped = sigsetjmp(env, 1);
-  if (jumped) {
-    r->count = i;
-    if (jumped == 2) r->addr = addr + i;
-    access_end(r, jumped);
-    return;
-  }
-  for (; i < n; i++) out[i] = p[i];
-  r->count = n;
-  access_end(r, 0);
+  r->count = guarded_copy(out, (const volatile uint8_t *)(uintptr_t)addr, addr, n, r);
 }
 
 // Copies present pages out with plain loads (see MOPS_OP_PEEK). A load of a present page
