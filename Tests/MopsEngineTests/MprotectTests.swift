@@ -6,20 +6,8 @@ import Testing
 /// mprotect: every errno row of spec vma-mmap-mremap §4 in order, the walk over holes,
 /// VM_ACCOUNT rules, split/merge, and what happens to the PTEs (spec fork-cow-madvise
 /// §3.4).
-@Suite struct MprotectTests {
+@Suite struct MprotectTests: FirstProcessSuite {
   let world = World(checksInvariants: true)
-  var pid: PID { world.initialPID }
-  var mm: MM { world.mmOf(pid) }
-  func page(_ n: UInt64) -> VirtAddr { World.page(n) }
-
-  func map(
-    _ first: UInt64, _ count: UInt64, _ prot: Prot = .readWrite,
-    _ flags: MapFlags = .fixedPrivateAnon
-  )
-    throws
-  {
-    _ = try world.mmap(pid, addr: page(first), length: pages(count), prot: prot, flags: flags)
-  }
 
   func protect(_ first: UInt64, _ count: UInt64, _ prot: Prot) throws {
     try world.mprotect(pid, addr: page(first), length: pages(count), prot: prot)

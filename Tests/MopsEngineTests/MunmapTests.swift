@@ -4,20 +4,8 @@ import Testing
 @testable import MopsEngine
 
 /// munmap: every errno row of spec vma-mmap-mremap §3 and its effects.
-@Suite struct MunmapTests {
+@Suite struct MunmapTests: FirstProcessSuite {
   let world = World(checksInvariants: true)
-  var pid: PID { world.initialPID }
-  var mm: MM { world.mmOf(pid) }
-  func page(_ n: UInt64) -> VirtAddr { World.page(n) }
-
-  func map(
-    _ first: UInt64, _ count: UInt64, _ prot: Prot = .readWrite,
-    _ flags: MapFlags = .fixedPrivateAnon
-  )
-    throws
-  {
-    _ = try world.mmap(pid, addr: page(first), length: pages(count), prot: prot, flags: flags)
-  }
 
   func unmap(_ addr: VirtAddr, _ length: UInt64) throws {
     try world.munmap(pid, addr: addr, length: length)

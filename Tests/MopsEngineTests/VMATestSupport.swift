@@ -113,3 +113,21 @@ func expectFailure(
     Issue.record("unexpected error \(error)", sourceLocation: sourceLocation)
   }
 }
+
+/// A suite that works on a fresh world's first process, mapping by page number.
+protocol FirstProcessSuite {
+  var world: World { get }
+}
+
+extension FirstProcessSuite {
+  var pid: PID { world.initialPID }
+  var mm: MM { world.mmOf(pid) }
+  func page(_ n: UInt64) -> VirtAddr { World.page(n) }
+
+  /// Maps `count` pages at page `first` (MAP_FIXED private anonymous by default).
+  func map(
+    _ first: UInt64, _ count: UInt64, _ prot: Prot = .readWrite, _ flags: MapFlags = .fixedPrivateAnon
+  ) throws {
+    _ = try world.mmap(pid, addr: page(first), length: pages(count), prot: prot, flags: flags)
+  }
+}
