@@ -139,6 +139,39 @@ public struct PageInfo: Hashable, Sendable {
   }
 }
 
+extension PageInfo {
+  /// The per-page table of `show pages`: address, state, frame (as `frame` names it),
+  /// mapcount, exclusive (pagemap bit 56), anon-exclusive, optionally the PTE's
+  /// writability, and contents; "?" for a mapcount, frame or contents the backend did
+  /// not observe, "-" for a flag it did not.
+  public static func table(
+    _ pages: [PageInfo], showsWritable: Bool = false, frame: (PageInfo) -> String
+  ) -> String {
+    var header = ["address", "state", "frame", "map", "excl", "pae"]
+    if showsWritable { header.append("rw") }
+    var rows = [header + ["contents"]]
+    for p in pages {
+      func yn(_ b: Bool?) -> String { b.map { $0 ? "yes" : "no" } ?? "-" }
+      var row = [
+        String(p.addr.rawValue, radix: 16), p.state.rawValue,
+        p.state == .none ? "-" : p.state == .zeroPage ? "zero" : frame(p),
+        p.state == .none ? "-" : p.mapcount.map(String.init) ?? "?",
+        p.state == .none ? "-" : yn(p.exclusive),
+        p.state == .present ? yn(p.anonExclusive) : "-",
+      ]
+      if showsWritable { row.append(p.state == .none ? "-" : yn(p.writable)) }
+      row.append(p.state == .none ? "-" : p.contents?.description ?? "?")
+      rows.append(row)
+    }
+    let widths = (0..<rows[0].count).map { c in rows.map { $0[c].count }.max()! }
+    return rows.map { row in
+      row.enumerated().map { c, cell in
+        c == row.count - 1 ? cell : cell + String(repeating: " ", count: widths[c] - cell.count)
+      }.joined(separator: "  ")
+    }.joined(separator: "\n")
+  }
+}
+
 /// Per-process totals, as smaps and status report them.
 public struct ProcessInfo: Hashable, Sendable {
   public var pid: PID

@@ -63,28 +63,18 @@ extension World {
     try vmaInfos(pid).map(\.mapsLine).joined(separator: "\n")
   }
 
-  /// A per-page table of `[start, end)` in `pid`: address, state, frame, mapcount,
-  /// exclusive (pagemap bit 56), anon-exclusive, writable, contents.
+  /// A per-page table of `[start, end)` in `pid`: address, state, frame (the PFN in
+  /// hex), mapcount, exclusive (pagemap bit 56), anon-exclusive, writable, contents.
   public func pagesText(_ pid: PID, _ start: VirtAddr, _ end: VirtAddr) throws(KernelError) -> String {
-    var lines = ["address          state    pfn      map excl pae  rw contents"]
+    var infos: [PageInfo] = []
     var addr = start.pageDown
     while addr < end {
-      let p = try pageInfo(pid, addr)
-      func yn(_ b: Bool?) -> String { b.map { $0 ? "yes" : "no" } ?? "-" }
-      let pfn = p.pfn.map { String($0.rawValue, radix: 16) } ?? "-"
-      let cols: [String] = [
-        String(addr.rawValue, radix: 16), p.state.rawValue, pfn, p.mapcount.map(String.init) ?? "-",
-        yn(p.exclusive), yn(p.anonExclusive), yn(p.writable), p.contents?.description ?? "-",
-      ]
-      let widths = [16, 8, 8, 3, 4, 4, 3, 0]
-      lines.append(
-        zip(cols, widths).map { c, w in c.count < w ? c + String(repeating: " ", count: w - c.count) : c }
-          .joined(separator: " "))
+      infos.append(try pageInfo(pid, addr))
       let (next, overflow) = addr.rawValue.addingReportingOverflow(pageSize)
       if overflow { break }
       addr = VirtAddr(next)
     }
-    return lines.joined(separator: "\n")
+    return PageInfo.table(infos, showsWritable: true) { p in p.pfn.map { String($0.rawValue, radix: 16) } ?? "?" }
   }
 
   /// The process tree: each process under its parent, with its VMA count and RSS.

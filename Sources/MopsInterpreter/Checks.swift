@@ -95,30 +95,10 @@ extension Interpreter {
   /// One line per page: address, state, frame label, mapcount, exclusive (pagemap
   /// bit 56), anon-exclusive, contents ("?" where the backend did not observe them).
   func pagesTable(_ infos: [PageInfo]) -> String {
-    var rows = [["address", "state", "frame", "map", "excl", "pae", "contents"]]
-    for p in infos {
-      if p.state == .zeroPage, let pfn = p.pfn { zeroPFNSeen = pfn }
-      func yn(_ b: Bool?) -> String { b.map { $0 ? "yes" : "no" } ?? "-" }
-      let frame: String
-      switch p.state {
-      case .none: frame = "-"
-      case .zeroPage: frame = "zero"
-      case .present: frame = p.pfn.map(frameLabel) ?? "?"
-      }
-      rows.append([
-        String(p.addr.rawValue, radix: 16), p.state.rawValue, frame,
-        p.state == .none ? "-" : p.mapcount.map(String.init) ?? "?",
-        p.state == .none ? "-" : yn(p.exclusive),
-        p.state == .present ? yn(p.anonExclusive) : "-",
-        p.state == .none ? "-" : p.contents?.description ?? "?",
-      ])
+    for p in infos where p.state == .zeroPage {
+      if let pfn = p.pfn { zeroPFNSeen = pfn }
     }
-    let widths = (0..<rows[0].count).map { c in rows.map { $0[c].count }.max()! }
-    return rows.map { row in
-      row.enumerated().map { c, cell in
-        c == row.count - 1 ? cell : cell + String(repeating: " ", count: widths[c] - cell.count)
-      }.joined(separator: "  ")
-    }.joined(separator: "\n")
+    return PageInfo.table(infos) { p in p.pfn.map(frameLabel) ?? "?" }
   }
 
   /// The process tree by script names, with VMA counts and RSS.
