@@ -16,18 +16,24 @@ public struct FolioArray: RandomAccessCollection, MutableCollection, Sendable {
   static let chunkSize = 1 << chunkShift
   static let slotMask = chunkSize - 1
 
-  /// What fork reads and writes for every page it shares: the mapcount, and the flags
-  /// (low 8 bits) with ``Folio/sharedSinceFork`` (high 24 bits).
+  /// What fork reads and writes for every page it shares, in one word: the mapcount
+  /// (low 32 bits), the flags (8 bits) and ``Folio/sharedSinceFork`` (high 24 bits).
   struct Hot {
-    var mapcount: Int32
-    var flagsAndFork: UInt32
+    var word: UInt64
 
-    static let forkShift: UInt32 = 8
+    static let flagsShift: UInt64 = 32
+    static let forkShift: UInt64 = 40
     /// The largest fork ordinal the 24 bits hold.
     static let maxFork: UInt32 = (1 << 24) - 1
 
-    var flags: Folio.Flags { Folio.Flags(rawValue: UInt8(truncatingIfNeeded: flagsAndFork)) }
-    var sharedSinceFork: UInt32 { flagsAndFork >> Hot.forkShift }
+    init(mapcount: Int32, flags: Folio.Flags, sharedSinceFork: UInt32) {
+      word = UInt64(UInt32(bitPattern: mapcount)) | UInt64(flags.rawValue) << Hot.flagsShift
+        | UInt64(sharedSinceFork) << Hot.forkShift
+    }
+
+    var mapcount: Int32 { Int32(truncatingIfNeeded: word) }
+    var flags: Folio.Flags { Folio.Flags(rawValue: UInt8(truncatingIfNeeded: word >> Hot.flagsShift)) }
+    var sharedSinceFork: UInt32 { UInt32(truncatingIfNeeded: word >> Hot.forkShift) }
   }
 
   /// Everything else.
@@ -173,8 +179,9 @@ extension Folio {
   }
 
   var hot: FolioArray.Hot {
-    let fork = sharedSinceFork <= FolioArray.Hot.maxFork ? sharedSinceFork : 0
-    return .init(mapcount: mapcount, flagsAndFork: UInt32(flags.rawValue) | fork << FolioArray.Hot.forkShift)
+    .init(
+      mapcount: mapcount, flags: flags,
+      sharedSinceFork: sharedSinceFork <= FolioArray.Hot.maxFork ? sharedSinceFork : 0)
   }
   var cold: FolioArray.Cold {
     .init(index: index, pins: pins, extraRefs: extraRefs, anonVMA: anonVMA, sparse: sparse, origin: origin, fill: fill)

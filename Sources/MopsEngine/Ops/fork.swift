@@ -71,8 +71,10 @@ extension World {
     var keys: [UInt64] = []
     parent.pageTable.forEachTable(from: firstKey, through: lastKey) { key, _ in keys.append(key) }
     let maybePinnedCopies = parent.hasPinned
-    let stamp = ordinal << FolioArray.Hot.forkShift
-    let keepFlags = UInt32((1 << FolioArray.Hot.forkShift) - 1) & ~UInt32(Folio.Flags.anonExclusive.rawValue)
+    // Per shared page, one read-modify-write of the folio's hot word: mapcount + 1,
+    // PageAnonExclusive cleared, this fork recorded.
+    let stamp = UInt64(ordinal) << FolioArray.Hot.forkShift
+    let keep = (1 << FolioArray.Hot.forkShift - 1) & ~(UInt64(Folio.Flags.anonExclusive.rawValue) << FolioArray.Hot.flagsShift)
     var pinned: [VirtAddr] = []
     for key in keys {
       let base = key << 9
@@ -98,8 +100,7 @@ extension World {
                 continue
               }
               copied &+= 1
-              folio.pointee.mapcount += 1
-              folio.pointee.flagsAndFork = folio.pointee.flagsAndFork & keepFlags | stamp
+              folio.pointee.word = (folio.pointee.word &+ 1) & keep | stamp
               if pte.isWritable {
                 e[i] = pte.withWritable(false)
                 writeProtected &+= 1
