@@ -344,7 +344,7 @@ extension World {
       cost.vmasAllocated += 1
       zapPTERange(mm, start, end)
       cost.vmasFreed += 1
-      freePageTables(mm, start, end)
+      freePageTables(mm, start, end, next: .some(i))
       return
     }
     if start > first.vmStart {
@@ -358,12 +358,14 @@ extension World {
     }
     try splitVMA(mm, at: end, checkMapCount: false)
     zapPTERange(mm, start, end)
-    while let i = mm.vmas.index(above: start), mm.vmas[i].vmStart < end {
+    var next = mm.vmas.index(above: start)
+    while let i = next, mm.vmas[i].vmStart < end {
       let removed = mm.vmas.remove(at: i)
       if let id = removed.shmem { dropShmemRef(id) }
       cost.vmasFreed += 1
+      next = mm.vmas.index(above: start)
     }
-    freePageTables(mm, start, end)
+    freePageTables(mm, start, end, next: .some(next))
   }
 
   // MARK: Placement

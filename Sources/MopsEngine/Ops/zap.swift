@@ -43,13 +43,16 @@ extension World {
   /// from the tree): releases the empty page tables whose 2 MiB range no VMA outside
   /// `[start, end)` still touches (the kernel's floor/ceiling rule). Tables that stay
   /// allocated keep answering "present" to UFFDIO_MOVE's src walk.
-  func freePageTables(_ mm: MM, _ start: VirtAddr, _ end: VirtAddr) {
+  ///
+  /// `next` is the position of the first VMA above the range, if the caller knows it
+  /// (`nil` means there is none).
+  func freePageTables(_ mm: MM, _ start: VirtAddr, _ end: VirtAddr, next known: VMATree.Index?? = .none) {
     guard start < end else { return }
     let firstKey = start.vpn >> 9
     let lastKey = (end.vpn &- 1) >> 9
     // No VMA lies in [start, end) any more, so a VMA touching a table's 2 MiB region
     // from outside the range is the nearest one below `start` or above `end`.
-    let next = mm.vmas.index(above: start)
+    let next = known ?? mm.vmas.index(above: start)
     let below = (next.map { mm.vmas.index(before: $0) } ?? mm.vmas.lastIndex).map { mm.vmas[$0].vmEnd }
     let above = next.map { mm.vmas[$0].vmStart }
     func free(_ key: UInt64) {
