@@ -19,7 +19,7 @@ let package = Package(
     .executableTarget(
       name: "mops",
       dependencies: [
-        "MopsFixtures", "MopsFuzz", "MopsInterpreter", "MopsREPL", "MopsSyntax",
+        "MopsBackend", "MopsFixtures", "MopsFuzz", "MopsInterpreter", "MopsREPL", "MopsSyntax",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ]),
     // Vocabulary shared by every layer: errno, signals, syscall flag sets, typed

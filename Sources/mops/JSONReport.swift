@@ -1,4 +1,5 @@
 import Foundation
+import MopsBackend
 import MopsFixtures
 import MopsInterpreter
 import MopsSyntax
@@ -13,6 +14,18 @@ enum JSONReport {
     var failures: [Failure]
     var skippedChecks: [String]
     var diagnostics: String?
+    /// With `--timing`: per backend, per operation class, calls and nanoseconds.
+    var timing: [Timing]?
+  }
+  struct Timing: Encodable {
+    var backend: String
+    var operations: [Row]
+    var observations: Row
+  }
+  struct Row: Encodable {
+    var name: String
+    var count: Int
+    var nanoseconds: UInt64
   }
   struct Statement: Encodable {
     var line: Int
@@ -44,7 +57,14 @@ enum JSONReport {
       } ?? [],
       failures: report?.failures.map { Failure(id: $0.id.rawValue, message: $0.message, notes: $0.notes.map(\.message)) } ?? [],
       skippedChecks: report?.skippedChecks ?? [],
-      diagnostics: result.message.isEmpty ? nil : result.message)
+      diagnostics: result.message.isEmpty ? nil : result.message,
+      timing: result.timings.isEmpty
+        ? nil
+        : result.timings.map { t in
+          Timing(
+            backend: t.backend, operations: t.operations.map { Row(name: $0.name, count: $0.count, nanoseconds: $0.nanoseconds) },
+            observations: Row(name: t.observations.name, count: t.observations.count, nanoseconds: t.observations.nanoseconds))
+        })
     let encoder = JSONEncoder()
     encoder.outputFormatting = [.sortedKeys]
     return (try? String(decoding: encoder.encode(doc), as: UTF8.self)) ?? "{}"

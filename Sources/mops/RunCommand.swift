@@ -17,7 +17,7 @@ extension Mops {
     var json = false
     @Flag(name: .long, help: "Report every failure instead of stopping at the first.")
     var keepGoing = false
-    @Flag(name: .long, help: "After each script, print the time spent in each backend per operation class (with --backend both: sim, linux and their ratio).")
+    @Flag(name: .long, help: "After each script, print the time spent in each backend per operation class (with --backend both: sim, linux and their ratio); with --json, a `timing` field.")
     var timing = false
     @Argument(help: "Script files to run.")
     var files: [String] = []

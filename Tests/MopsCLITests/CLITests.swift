@@ -162,6 +162,12 @@ func scratch(_ files: [String: String]) throws -> URL {
   #expect(lines.contains { $0.hasPrefix("write access ") && $0.contains(" 3 ") })
   #expect(lines.contains { $0.hasPrefix("all operations ") && $0.contains(" 5 ") })
   #expect(lines.first { $0.hasPrefix("operation") }?.contains("sim/call") == true)
+  let j = try mops(["run", "--json", "--timing", "t.mops"], in: dir)
+  let doc = try JSONSerialization.jsonObject(with: Data(j.stdout.utf8)) as? [String: Any]
+  let timing = doc?["timing"] as? [[String: Any]]
+  #expect(timing?.first?["backend"] as? String == "sim")
+  let rows = timing?.first?["operations"] as? [[String: Any]] ?? []
+  #expect(rows.contains { $0["name"] as? String == "write access" && $0["count"] as? Int == 3 })
 }
 
 @Test(
