@@ -229,9 +229,10 @@ extension World {
 
   /// MADV_PAGEOUT on a swapless machine: each page of the range mapped only here is
   /// reclaimed. A shmem page is unmapped (`try_to_unmap_one()` moves a dirty PTE's bit
-  /// to the folio); a clean one (never written: it reads back as zeroes) is then
-  /// dropped from its object's page cache and freed (`__remove_mapping()`), a dirty one
-  /// stays in the object (writeback has no swap). A lazy-free anonymous page whose PTE and folio are clean and that nothing
+  /// to the folio); a clean one (never written: it reads back as zeroes) that nothing
+  /// else references is then dropped from its object's page cache and freed
+  /// (`__remove_mapping()`), a dirty or pinned one stays in the object (writeback has no
+  /// swap). A lazy-free anonymous page whose PTE and folio are clean and that nothing
   /// else references is discarded (the PTE becomes none); if it was written again it
   /// is kept and stops being lazy-free. Every other anonymous page stays (it could only
   /// go to swap). The zero page and pages mapped more than once are skipped.
@@ -243,7 +244,9 @@ extension World {
       guard f.mapcount == 1 else { continue }
       if f.flags.contains(.shmem) {
         mm.pageTable.set(at, .none)
-        if !pte.isDirty && !f.flags.contains(.dirty), let id = vma.shmem {
+        // `__remove_mapping()` needs the page cache's reference and the mapping's to be
+        // the only ones: a pinned page stays cached.
+        if !pte.isDirty && !f.flags.contains(.dirty) && f.refcount == f.mapcount + 1, let id = vma.shmem {
           shmemObjects[id]!.pages[f.index] = nil
           folios[s].flags.remove(.shmem)
         }
