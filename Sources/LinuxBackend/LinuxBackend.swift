@@ -449,10 +449,7 @@ public final class LinuxBackend: Backend {
   /// page changes nothing before the wait and is not made. The contents are left alone
   /// (a write is a locked OR of zero).
   private func blockingAccess(_ w: Worker, _ addr: UInt64, write: Bool) throws(BackendError) {
-    if !write {
-      let shared = try smaps(w).contains { $0.info.isShared && $0.info.start.rawValue <= addr && addr < $0.info.end.rawValue }
-      guard shared else { return }
-    }
+    if !write, try isPrivate(w, addr) { return }
     _ = try call(w, MOPS_OP_TOUCH, [addr, write ? 1 : 0, 0, 0, 50])
     try noteAccess(w, addr)
   }

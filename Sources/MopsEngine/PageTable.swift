@@ -8,7 +8,7 @@ import MopsABI
 ///
 /// As in the kernel, a table is allocated by the first entry installed in its 2 MiB range
 /// (or by ``allocateTable(_:)``, `pte_alloc`) and stays allocated when its entries are
-/// zapped; only `free_pgtables` at munmap releases it (``World/freePageTables(_:_:_:)``).
+/// zapped; only `free_pgtables` at munmap releases it (``World/freePageTables(_:_:_:next:)``).
 /// Whether a table exists is observable: UFFDIO_MOVE reports ENOENT for a src range
 /// without one before it looks at the dst PTE.
 ///

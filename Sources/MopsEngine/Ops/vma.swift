@@ -344,7 +344,7 @@ extension World {
       cost.vmasAllocated += 1
       zapPTERange(mm, start, end)
       cost.vmasFreed += 1
-      freePageTables(mm, start, end, next: .some(i))
+      freePageTables(mm, start, end, next: i)
       return
     }
     if start > first.vmStart {
@@ -365,7 +365,7 @@ extension World {
       cost.vmasFreed += 1
       next = mm.vmas.index(above: start)
     }
-    freePageTables(mm, start, end, next: .some(next))
+    freePageTables(mm, start, end, next: next)
   }
 
   // MARK: Placement

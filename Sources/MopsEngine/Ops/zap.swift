@@ -44,15 +44,14 @@ extension World {
   /// `[start, end)` still touches (the kernel's floor/ceiling rule). Tables that stay
   /// allocated keep answering "present" to UFFDIO_MOVE's src walk.
   ///
-  /// `next` is the position of the first VMA above the range, if the caller knows it
-  /// (`nil` means there is none).
-  func freePageTables(_ mm: MM, _ start: VirtAddr, _ end: VirtAddr, next known: VMATree.Index?? = .none) {
+  /// `next` is the position of the first VMA above the range (`nil`: there is none),
+  /// which the caller has just looked up.
+  func freePageTables(_ mm: MM, _ start: VirtAddr, _ end: VirtAddr, next: VMATree.Index?) {
     guard start < end else { return }
     let firstKey = start.vpn >> 9
     let lastKey = (end.vpn &- 1) >> 9
     // No VMA lies in [start, end) any more, so a VMA touching a table's 2 MiB region
     // from outside the range is the nearest one below `start` or above `end`.
-    let next = known ?? mm.vmas.index(above: start)
     let below = (next.map { mm.vmas.index(before: $0) } ?? mm.vmas.lastIndex).map { mm.vmas[$0].vmEnd }
     let above = next.map { mm.vmas[$0].vmStart }
     func free(_ key: UInt64) {
