@@ -163,6 +163,21 @@ struct UnsafeMutableFolios {
     hot[i >> FolioArray.chunkShift] + (i & FolioArray.slotMask)
   }
 
+  /// Applies `body` to the fork-time word of folios `[first, first + count)`, a chunk
+  /// at a time (a loop over consecutive words).
+  @inline(__always)
+  func updateHot(from first: Int, count: Int, _ body: (UInt64) -> UInt64) {
+    var i = first
+    let end = first + count
+    while i < end {
+      let slot = i & FolioArray.slotMask
+      let n = Swift.min(end - i, FolioArray.chunkSize - slot)
+      let words = hot[i >> FolioArray.chunkShift] + slot
+      for k in 0..<n { words[k].word = body(words[k].word) }
+      i += n
+    }
+  }
+
   /// The other fields of folio `i`.
   @inline(__always)
   func cold(_ i: Int) -> UnsafeMutablePointer<FolioArray.Cold> {

@@ -49,9 +49,12 @@ extension World {
       }
       var ptes = 0
       for (key, table) in mm.pageTable.tables {
+        guard table.runIsConsistent else {
+          throw InvariantViolation(message: "\(pid): page table \(key) misdescribes its run of consecutive frames")
+        }
         var used = 0
         for slot in 0..<512 {
-          let pte = table.entries[slot]
+          let pte = table[slot]
           if pte.isNone { continue }
           used += 1
           let addr = VirtAddr((key << 9 + UInt64(slot)) << pageShift)

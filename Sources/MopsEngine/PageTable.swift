@@ -21,15 +21,110 @@ public struct PageTable: Sendable {
   public static let ptesPerTable: UInt64 = 512
 
   public struct Table: Sendable {
-    public var entries: [PTE] = Array(repeating: .none, count: Int(PageTable.ptesPerTable))
+    /// The entries as stored. Read them through ``subscript(_:)`` or ``entries``, which
+    /// apply ``writeProtected``; the write bits stored here may be stale.
+    private(set) var stored: [PTE] = Array(repeating: .none, count: Int(PageTable.ptesPerTable))
     /// Entries that are not `pte_none`.
-    public var used: Int = 0
+    public internal(set) var used: Int = 0
+    /// Entries `[0, runLength)` map consecutive frames with the same bits: entry `i`
+    /// is stored as `runBase + i << pfnShift`. Kept by every store, so fork can share
+    /// the pages of a table filled by a run of faults without reading its entries.
+    private(set) var runBase: UInt64 = 0
+    private(set) var runLength: Int32 = 0
+    /// Every entry reads write-protected, whatever its stored write bit says: fork's
+    /// `pte_wrprotect` of a whole table, applied to the entries only when one of them
+    /// next becomes writable.
+    private(set) var writeProtected = false
 
     /// An allocated table with every entry none.
     public init() {}
 
     /// The placeholder in an empty bucket: no entries, no storage.
-    fileprivate init(placeholder: Void) { entries = [] }
+    fileprivate init(placeholder: Void) { stored = [] }
+
+    /// The entry in `slot`.
+    @inline(__always)
+    public subscript(slot: Int) -> PTE {
+      PTE(raw: stored[slot].raw & ~(writeProtected ? PTE.writeBit : 0))
+    }
+
+    /// The 512 entries in slot order.
+    public var entries: [PTE] { writeProtected ? stored.map { $0.withWritable(false) } : stored }
+
+    /// Stores `pte` in `slot`, keeping `used` and the run right, and returns the entry
+    /// it replaces.
+    @inline(__always)
+    @discardableResult
+    mutating func store(_ slot: Int, _ pte: PTE) -> PTE {
+      if writeProtected && pte.isWritable { applyWriteProtect() }
+      let old = self[slot]
+      stored[slot] = pte
+      if old.isNone != pte.isNone { used += pte.isNone ? -1 : 1 }
+      let s = Int32(truncatingIfNeeded: slot)
+      if s < runLength {
+        if pte.raw != runBase &+ UInt64(slot) << PTE.pfnShift { runLength = s }
+      } else if s == runLength {
+        if s == 0 {
+          if pte.isPage {
+            runBase = pte.raw
+            runLength = 1
+          }
+        } else if pte.raw == runBase &+ UInt64(slot) << PTE.pfnShift {
+          runLength &+= 1
+        }
+      }
+      return old
+    }
+
+    /// Clears the write bit of every stored entry and drops ``writeProtected``.
+    @inline(never)
+    mutating func applyWriteProtect() {
+      stored.withUnsafeMutableBufferPointer { e in
+        for i in e.indices { e[i].raw &= ~PTE.writeBit }
+      }
+      runBase &= ~PTE.writeBit
+      writeProtected = false
+    }
+
+    /// The frame of entry 0 and the number of frames, when every non-none entry
+    /// belongs to the run: the table maps `count` consecutive frames from slot 0 and
+    /// nothing else.
+    var consecutiveFrames: (first: PFN, count: Int)? {
+      guard runLength > 0, used == Int(runLength) else { return nil }
+      return (PTE(raw: runBase).pfn, Int(runLength))
+    }
+
+    /// Whether the run's entries are writable (before ``writeProtected``).
+    var runIsWritable: Bool { runBase & PTE.writeBit != 0 && !writeProtected }
+
+    /// Write-protects every entry at once (fork, for a table it shares whole).
+    mutating func writeProtectAll() { writeProtected = true }
+
+    /// Calls `body` with the entries in place, applying ``writeProtected`` first, and
+    /// then finds the run again. `body` must keep `used` right.
+    mutating func withEntries<R>(_ body: (UnsafeMutableBufferPointer<PTE>) -> R) -> R {
+      if writeProtected { applyWriteProtect() }
+      let result = stored.withUnsafeMutableBufferPointer { body($0) }
+      findRun()
+      return result
+    }
+
+    /// Recomputes the run from the entries.
+    private mutating func findRun() {
+      runLength = 0
+      guard let first = stored.first, first.isPage else { return }
+      runBase = first.raw
+      var n = 1
+      while n < stored.count && stored[n].raw == runBase &+ UInt64(n) << PTE.pfnShift { n += 1 }
+      runLength = Int32(n)
+    }
+
+    /// Whether the run describes the entries (the invariant checker's test).
+    var runIsConsistent: Bool {
+      guard runLength > 0 else { return true }
+      guard PTE(raw: runBase).isPage, Int(runLength) <= stored.count else { return false }
+      return (0..<Int(runLength)).allSatisfy { stored[$0].raw == runBase &+ UInt64($0) << PTE.pfnShift }
+    }
   }
 
   /// One slot of the hash map: a PMD index and its table, or `Bucket.emptyKey`.
@@ -142,7 +237,7 @@ public struct PageTable: Sendable {
   public subscript(addr: VirtAddr) -> PTE {
     let vpn = addr.vpn
     guard let b = bucket(of: vpn >> 9) else { return .none }
-    return buckets[b].table.entries[Int(vpn & 511)]
+    return buckets[b].table[Int(vpn & 511)]
   }
 
   /// Installs `pte` at `addr` and returns what was there.
@@ -153,18 +248,13 @@ public struct PageTable: Sendable {
     let slot = Int(vpn & 511)
     let b: Int
     if pte.isNone {
-      guard let found = bucket(of: key), !buckets[found].table.entries[slot].isNone else { return .none }
+      guard let found = bucket(of: key), !buckets[found].table[slot].isNone else { return .none }
       b = found
     } else {
       b = bucketAllocating(key)
     }
     // One uniqueness check for the buckets and one for the table's entries.
-    let old = buckets.withUnsafeMutableBufferPointer { tables in
-      let old = tables[b].table.entries[slot]
-      tables[b].table.entries[slot] = pte
-      if old.isNone != pte.isNone { tables[b].table.used += pte.isNone ? -1 : 1 }
-      return old
-    }
+    let old = buckets.withUnsafeMutableBufferPointer { tables in tables[b].table.store(slot, pte) }
     if old.isNone != pte.isNone { used += pte.isNone ? -1 : 1 }
     return old
   }
@@ -185,10 +275,9 @@ public struct PageTable: Sendable {
       let lo = Int(max(start.vpn, base) - base)
       let hi = Int(min(end.vpn, base + 512) - base)
       for slot in lo..<hi {
-        let pte = pageTable.buckets[b].table.entries[slot]
+        let pte = pageTable.buckets[b].table[slot]
         if pte.isNone { continue }
-        pageTable.buckets[b].table.entries[slot] = .none
-        pageTable.buckets[b].table.used -= 1
+        pageTable.buckets[b].table.store(slot, .none)
         pageTable.used -= 1
         cleared += 1
         body(VirtAddr((base + UInt64(slot)) << pageShift), pte)
@@ -234,13 +323,13 @@ public struct PageTable: Sendable {
   public func entryIfTable(_ addr: VirtAddr) -> PTE? {
     let vpn = addr.vpn
     guard let b = bucket(of: vpn >> 9) else { return nil }
-    return buckets[b].table.entries[Int(vpn & 511)]
+    return buckets[b].table[Int(vpn & 511)]
   }
 
   /// `pte_alloc` followed by a read of the PTE at `addr`: one lookup.
   public mutating func allocateTableAndRead(_ addr: VirtAddr) -> PTE {
     let vpn = addr.vpn
-    return buckets[bucketAllocating(vpn >> 9)].table.entries[Int(vpn & 511)]
+    return buckets[bucketAllocating(vpn >> 9)].table[Int(vpn & 511)]
   }
 
   /// Clears the (non-none) entry at `src` and installs `pte` at `dst`, whose entry is
@@ -250,10 +339,8 @@ public struct PageTable: Sendable {
     let sb = bucket(of: src.vpn >> 9)!
     let (ss, ds) = (Int(src.vpn & 511), Int(dst.vpn & 511))
     buckets.withUnsafeMutableBufferPointer { tables in
-      tables[sb].table.entries[ss] = .none
-      tables[sb].table.used -= 1
-      tables[db].table.entries[ds] = pte
-      tables[db].table.used += 1
+      tables[sb].table.store(ss, .none)
+      tables[db].table.store(ds, pte)
     }
   }
 
@@ -337,9 +424,11 @@ public struct PageTable: Sendable {
       let base = key << 9
       let lo = max(start.vpn, base) - base
       let hi = min(end.vpn, base + 512) - base
-      buckets[b].table.entries.withUnsafeBufferPointer { entries in
+      let table = buckets[b].table
+      let mask = ~(table.writeProtected ? PTE.writeBit : 0)
+      table.stored.withUnsafeBufferPointer { entries in
         for slot in Int(lo)..<Int(hi) {
-          let pte = entries[slot]
+          let pte = PTE(raw: entries[slot].raw & mask)
           if !pte.isNone { body(VirtAddr((base + UInt64(slot)) << pageShift), pte) }
         }
       }

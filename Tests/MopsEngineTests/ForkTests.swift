@@ -234,6 +234,56 @@ import Testing
     #expect(world.processes[child]!.pageTable.used == 2)
   }
 
+  /// A whole table of consecutive frames (left by a run of faults) is shared in one
+  /// step; the result must be the one the entry-by-entry copy gives a table whose
+  /// frames are not consecutive: the same PTE bits, counts, flags and cost, before and
+  /// after writes on either side, a second fork and the child's exit.
+  @Test func wholeTablesOfConsecutiveFramesForkLikeAnyOther() throws {
+    func scenario(ascending: Bool) throws -> (World, PID, [String]) {
+      let world = World(checksInvariants: true)
+      let pid = world.initialPID
+      world.mapAnon(pid, page: 1024, count: 1024)
+      for n in ascending ? Array(1024..<2048) : (1024..<2048).reversed() { world.write(pid, arena(UInt64(n))) }
+      let runs = world.processes[pid]!.pageTable.tables.values.filter { $0.consecutiveFrames != nil }.count
+      #expect(runs == (ascending ? 2 : 0))
+      var log: [String] = []
+      func snapshot(_ label: String) {
+        var lines: [String] = [label, "\(world.cost)"]
+        for (p, mm) in world.processes.sorted(by: { $0.key.rawValue < $1.key.rawValue }) {
+          for n in 1024..<2048 {
+            let pte = mm.pageTable[arena(UInt64(n))]
+            guard pte.isPage else {
+              lines.append("\(p) \(n) \(pte)")
+              continue
+            }
+            let f = world.folio(pte.pfn)
+            lines.append(
+              "\(p) \(n) w=\(pte.isWritable) d=\(pte.isDirty) mc=\(f.mapcount) ae=\(f.isAnonExclusive) since=\(world.sharedSince(pte.pfn).rawValue)")
+          }
+        }
+        log.append(lines.joined(separator: "\n"))
+      }
+      let child = try world.fork(pid)
+      snapshot("fork")
+      world.write(pid, arena(1029), 0x42)
+      world.write(child, arena(1700), 0x43)
+      snapshot("writes")
+      let grandchild = try world.fork(child)
+      snapshot("second fork")
+      try world.exit(child)
+      world.write(pid, arena(1030), 0x44)
+      world.write(grandchild, arena(2047), 0x45)
+      snapshot("exit and writes")
+      try world.exit(grandchild)
+      snapshot("second exit")
+      return (world, pid, log)
+    }
+    let (_, _, fast) = try scenario(ascending: true)
+    let (_, _, slow) = try scenario(ascending: false)
+    #expect(fast.count == slow.count)
+    for (a, b) in zip(fast, slow) { #expect(a == b) }
+  }
+
   @Test func forkOfAnUnknownProcessIsESRCH() {
     let world = World(checksInvariants: true)
     expectErrno(.ESRCH) { () throws(KernelError) in _ = try world.fork(PID(42)) }

@@ -166,4 +166,36 @@ import Testing
     }
     #expect(table.used == 64 && table.tables.count == 64)
   }
+
+  /// The run of consecutive frames a table records, and its whole-table write
+  /// protection, against the entries.
+  @Test func tablesTrackTheirRunOfConsecutiveFrames() {
+    var table = PageTable.Table()
+    func page(_ n: UInt64, writable: Bool = true) -> PTE { .page(PFN(0x10000 + n), writable: writable, dirty: true) }
+    for n in 0..<512 { table.store(n, page(UInt64(n))) }
+    #expect(table.consecutiveFrames?.first == PFN(0x10000) && table.consecutiveFrames?.count == 512)
+    #expect(table.runIsWritable && table.runIsConsistent)
+
+    table.writeProtectAll()
+    #expect((0..<512).allSatisfy { !table[$0].isWritable && table[$0].pfn == PFN(0x10000 + UInt64($0)) })
+    #expect(!table.runIsWritable && table.consecutiveFrames?.count == 512)
+    table.store(3, page(3, writable: false))  // a read-only store keeps the rest protected,
+    #expect(!table[4].isWritable && table.runIsConsistent)  // and ends the run (stored bits differ)
+    #expect(table.consecutiveFrames == nil)
+    table.store(7, page(7))  // a writable one applies the protection to the entries first
+    #expect(table[7].isWritable && !table[6].isWritable && !table[8].isWritable)
+    #expect(table.consecutiveFrames == nil && table.runIsConsistent)
+
+    var fresh = PageTable.Table()
+    for n in [0, 1, 2, 4] { fresh.store(n, page(UInt64(n))) }  // a gap ends the run
+    #expect(fresh.consecutiveFrames == nil && fresh.runIsConsistent)
+    fresh.store(3, page(3))
+    #expect(fresh.consecutiveFrames == nil && fresh.runIsConsistent)  // only extends at its end
+    fresh.store(4, .none)
+    fresh.store(2, .zeroPage)
+    #expect(fresh.runIsConsistent && fresh.consecutiveFrames == nil)
+    fresh.store(2, .none)
+    fresh.store(3, .none)
+    #expect(fresh.consecutiveFrames?.count == 2)  // entries 0 and 1 remain, and nothing else
+  }
 }

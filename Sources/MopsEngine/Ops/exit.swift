@@ -34,12 +34,33 @@ extension World {
   /// `unmap_vmas()` over the whole address space, a table at a time.
   private func zapAll(_ mm: MM) {
     for table in mm.pageTable.tables.values {
-      for pte in table.entries where pte.isPage { dropMapping(pte.pfn) }
+      if let run = table.consecutiveFrames {
+        dropMappings(from: run.first, count: run.count)
+      } else {
+        for pte in table.stored where pte.isPage { dropMapping(pte.pfn) }
+      }
     }
     if mm.pageTable.used > 0 {
       cost.ptesChanged += mm.pageTable.used
       cost.tlbFlushRanges += 1
     }
     mm.pageTable = PageTable()
+  }
+
+  /// ``dropMapping(_:)`` of `count` consecutive frames from `first` (a table's run of
+  /// frames), in frame order: one pass lowers their mapcounts, and only the frames
+  /// whose last mapping went are looked at again, to be freed unless pinned or
+  /// otherwise referenced.
+  private func dropMappings(from first: PFN, count: Int) {
+    var unmapped: [PFN] = []
+    folios.withUnsafeMutableAccess { f in
+      let s = slot(first)
+      for k in 0..<count {
+        let hot = f.hot(s + k)
+        hot.pointee.word &-= 1
+        if hot.pointee.mapcount == 0 { unmapped.append(PFN(first.rawValue + UInt64(k))) }
+      }
+    }
+    for pfn in unmapped where folio(pfn).refcount == 0 { freeFolio(pfn) }
   }
 }

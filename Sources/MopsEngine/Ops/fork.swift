@@ -83,7 +83,21 @@ extension World {
       var copied = 0
       var writeProtected = 0
       let table = parent.pageTable.modifyTable(key) { t in
-        t.entries.withUnsafeMutableBufferPointer { e in
+        if !maybePinnedCopies && lo == 0 && hi == 512, let run = t.consecutiveFrames {
+          // The table lies wholly inside the VMA and maps nothing but consecutive
+          // frames from its first entry, as a run of faults leaves it: write-protect
+          // it as a whole and share its frames in one pass over their fork-time words,
+          // without visiting the entries (folio_pte_batch() batches a large folio's
+          // PTEs the same way).
+          if t.runIsWritable { writeProtected = run.count }
+          t.writeProtectAll()
+          folios.withUnsafeMutableAccess { f in
+            f.updateHot(from: slot(run.first), count: run.count) { ($0 &+ 1) & keep | stamp }
+          }
+          copied = run.count
+          return t
+        }
+        t.withEntries { e in
           folios.withUnsafeMutableAccess { f in
             for i in lo..<hi {
               let pte = e[i]
@@ -91,7 +105,7 @@ extension World {
                 if !pte.isNone { copied &+= 1 }
                 continue
               }
-              let s = Int(truncatingIfNeeded: pte.pfn.rawValue &- World.firstPFN)
+              let s = slot(pte.pfn)
               let folio = f.hot(s)
               if maybePinnedCopies && folio.pointee.flags.contains(.anonExclusive)
                 && Folio(folio.pointee, f.cold(s).pointee).isMaybeDMAPinned
@@ -118,7 +132,7 @@ extension World {
       child.pageTable.allocateTable(VirtAddr(base << pageShift))
       for i in lo..<hi {
         let at = VirtAddr((base + UInt64(i)) << pageShift)
-        let pte = table.entries[i]
+        let pte = table[i]
         guard !pte.isNone, !pinned.contains(at) else { continue }
         child.pageTable.set(at, pte)
       }
