@@ -29,7 +29,8 @@ public struct PageTable: Sendable {
     /// Entries `[0, runLength)` map consecutive frames with the same bits: entry `i`
     /// is stored as `runBase + i << pfnShift`. Kept by every store, so fork can share
     /// the pages of a table filled by a run of faults without reading its entries.
-    private(set) var runBase: UInt64 = 0
+    /// `.max` (no run) is a value no entry can hold: bits 3 to 7 of a PTE are never set.
+    private(set) var runBase: UInt64 = .max
     private(set) var runLength: Int32 = 0
     /// Every entry reads write-protected, whatever its stored write bit says: fork's
     /// `pte_wrprotect` of a whole table, applied to the entries only when one of them
@@ -56,24 +57,58 @@ public struct PageTable: Sendable {
     @inline(__always)
     @discardableResult
     mutating func store(_ slot: Int, _ pte: PTE) -> PTE {
-      if writeProtected && pte.isWritable { applyWriteProtect() }
       let old = self[slot]
-      stored[slot] = pte
-      if old.isNone != pte.isNone { used += pte.isNone ? -1 : 1 }
-      let s = Int32(truncatingIfNeeded: slot)
-      if s < runLength {
-        if pte.raw != runBase &+ UInt64(slot) << PTE.pfnShift { runLength = s }
-      } else if s == runLength {
-        if s == 0 {
-          if pte.isPage {
-            runBase = pte.raw
-            runLength = 1
-          }
-        } else if pte.raw == runBase &+ UInt64(slot) << PTE.pfnShift {
-          runLength &+= 1
-        }
+      if old.isNone {
+        if !pte.isNone { insertEntry(slot, pte) }
+      } else if pte.isNone {
+        removeEntry(slot)
+      } else {
+        replaceEntry(slot, pte)
       }
       return old
+    }
+
+    /// ``store(_:_:)`` of a non-none entry over another.
+    @inline(__always)
+    mutating func replaceEntry(_ slot: Int, _ pte: PTE) {
+      if writeProtected && pte.isWritable { applyWriteProtect() }
+      stored[slot] = pte
+      // The entry stays in the run only if it is the run's entry there; a slot-0
+      // entry that is not starts a new run.
+      let s = Int32(truncatingIfNeeded: slot)
+      if s < runLength && pte.raw != runBase &+ UInt64(truncatingIfNeeded: slot) << PTE.pfnShift {
+        runLength = s
+      }
+      if s == 0 && runLength == 0 && pte.isPage {
+        runBase = pte.raw
+        runLength = 1
+      }
+    }
+
+    /// ``store(_:_:)`` of `.none` over an entry known not to be none.
+    @inline(__always)
+    mutating func removeEntry(_ slot: Int) {
+      stored[slot] = .none
+      used &-= 1
+      let s = Int32(truncatingIfNeeded: slot)
+      if s < runLength { runLength = s }
+    }
+
+    /// ``store(_:_:)`` of a non-none entry over one known to be none.
+    @inline(__always)
+    mutating func insertEntry(_ slot: Int, _ pte: PTE) {
+      if writeProtected && pte.isWritable { applyWriteProtect() }
+      stored[slot] = pte
+      used &+= 1
+      // A none entry lies outside the run, so only the run's next slot (or a new run
+      // at slot 0) can take it.
+      let s = Int32(truncatingIfNeeded: slot)
+      if s == runLength && pte.raw == runBase &+ UInt64(truncatingIfNeeded: slot) << PTE.pfnShift {
+        runLength &+= 1
+      } else if s == 0 && pte.isPage {
+        runBase = pte.raw
+        runLength = 1
+      }
     }
 
     /// Clears the write bit of every stored entry and drops ``writeProtected``.
@@ -112,6 +147,7 @@ public struct PageTable: Sendable {
     /// Recomputes the run from the entries.
     private mutating func findRun() {
       runLength = 0
+      runBase = .max
       guard let first = stored.first, first.isPage else { return }
       runBase = first.raw
       var n = 1
@@ -277,7 +313,7 @@ public struct PageTable: Sendable {
       for slot in lo..<hi {
         let pte = pageTable.buckets[b].table[slot]
         if pte.isNone { continue }
-        pageTable.buckets[b].table.store(slot, .none)
+        pageTable.buckets[b].table.removeEntry(slot)
         pageTable.used -= 1
         cleared += 1
         body(VirtAddr((base + UInt64(slot)) << pageShift), pte)
@@ -339,8 +375,8 @@ public struct PageTable: Sendable {
     let sb = bucket(of: src.vpn >> 9)!
     let (ss, ds) = (Int(src.vpn & 511), Int(dst.vpn & 511))
     buckets.withUnsafeMutableBufferPointer { tables in
-      tables[sb].table.store(ss, .none)
-      tables[db].table.store(ds, pte)
+      tables[sb].table.removeEntry(ss)
+      tables[db].table.insertEntry(ds, pte)
     }
   }
 
