@@ -2,14 +2,15 @@
 public struct Prot: OptionSet, Hashable, Sendable {
   public var rawValue: UInt32
   public init(rawValue: UInt32) { self.rawValue = rawValue }
-  public static let none: Prot = []
+  public static let none = Prot(rawValue: 0)
   public static let read = Prot(rawValue: 0x1)
   public static let write = Prot(rawValue: 0x2)
   public static let exec = Prot(rawValue: 0x4)
   public static let sem = Prot(rawValue: 0x8)
   public static let growsdown = Prot(rawValue: 0x0100_0000)
   public static let growsup = Prot(rawValue: 0x0200_0000)
-  public static let readWrite: Prot = [.read, .write]
+  /// `PROT_READ|PROT_WRITE` (a number, so it is laid out at compile time).
+  public static let readWrite = Prot(rawValue: 0x3)
 
   /// The `rwx` triple as maps prints it (`"rw-"`).
   public var rwx: String {
@@ -49,7 +50,8 @@ public struct MremapFlags: OptionSet, Hashable, Sendable {
   public static let maymove = MremapFlags(rawValue: 1)
   public static let fixed = MremapFlags(rawValue: 2)
   public static let dontunmap = MremapFlags(rawValue: 4)
-  public static let all: MremapFlags = [.maymove, .fixed, .dontunmap]
+  /// Every flag (a number, so it is laid out at compile time).
+  public static let all = MremapFlags(rawValue: 0x7)
 }
 
 /// A `MADV_*` advice value.
@@ -164,5 +166,7 @@ public struct UffdFeatures: OptionSet, Hashable, Sendable {
   public static let supported = UffdFeatures(rawValue: (1 << 17) - 1)
   /// The non-cooperative events: each queues a message and makes the causing thread
   /// wait until it is read, which a single-threaded script would never do.
-  public static let events: UffdFeatures = [.eventFork, .eventRemap, .eventRemove, .eventUnmap]
+  /// (`EVENT_FORK|EVENT_REMAP|EVENT_REMOVE|EVENT_UNMAP`, as a number so it is laid out
+  /// at compile time.)
+  public static let events = UffdFeatures(rawValue: 0x4e)
 }

@@ -39,12 +39,16 @@ public struct VMFlags: OptionSet, Hashable, Sendable {
   public static let uffdMinor = VMFlags(rawValue: 1 << 41)
   public static let sealed = VMFlags(rawValue: 1 << 42)
 
-  /// VM_SPECIAL: never merged.
-  public static let special: VMFlags = [.io, .dontexpand, .pfnmap, .mixedmap]
-  /// The userfaultfd registration bits.
-  public static let uffdAll: VMFlags = [.uffdMissing, .uffdWP, .uffdMinor]
+  // The unions below are written as numbers: a constant initializer is laid out at
+  // compile time, where an array literal would be run lazily, behind a `swift_once`
+  // check on every use from another module.
+
+  /// VM_SPECIAL (`VM_IO|VM_DONTEXPAND|VM_PFNMAP|VM_MIXEDMAP`): never merged.
+  public static let special = VMFlags(rawValue: 0x1004_4400)
+  /// The userfaultfd registration bits (`VM_UFFD_MISSING|VM_UFFD_WP|VM_UFFD_MINOR`).
+  public static let uffdAll = VMFlags(rawValue: 1 << 41 | 0x1200)
   /// The access bits (`VM_READ|VM_WRITE|VM_EXEC`).
-  public static let access: VMFlags = [.read, .write, .exec]
+  public static let access = VMFlags(rawValue: 0x7)
 
   /// smaps `VmFlags:` mnemonics in bit order, as fs/proc/task_mmu.c prints them.
   public static let mnemonics: [(VMFlags, String)] = [

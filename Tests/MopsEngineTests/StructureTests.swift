@@ -198,4 +198,14 @@ import Testing
     fresh.store(3, .none)
     #expect(fresh.consecutiveFrames?.count == 2)  // entries 0 and 1 remain, and nothing else
   }
+
+  /// The flag unions written as numbers are the unions they name.
+  @Test func flagUnionsWrittenAsNumbersAreTheirUnions() {
+    #expect(VMFlags.special == [.io, .dontexpand, .pfnmap, .mixedmap])
+    #expect(VMFlags.uffdAll == [.uffdMissing, .uffdWP, .uffdMinor])
+    #expect(VMFlags.access == [.read, .write, .exec])
+    #expect(Prot.none == [] && Prot.readWrite == [.read, .write])
+    #expect(MremapFlags.all == [.maymove, .fixed, .dontunmap])
+    #expect(UffdFeatures.events == [.eventFork, .eventRemap, .eventRemove, .eventUnmap])
+  }
 }
