@@ -238,8 +238,10 @@ extension World {
         cost.tlbFlushRanges += 1
       }
       mm.pageTable.movePTE(from: s, to: d, .page(pfn, writable: dstWritable, dirty: srcPTE.isDirty))
+      // folio_move_anon_rmap() and the new index: fields apart from the mapcount and
+      // flags, updated in place.
       let index = dstVMA.linearPageIndex(d)
-      withFolio(pfn) { f in
+      folios.modifyCold(i) { f in
         f.anonVMA = dstAnonVMA
         f.index = index
       }
