@@ -30,10 +30,14 @@ enum Live {
     return timed { touch(p, pages: n) }
   }
 
-  static func fork(pages n: Int) -> Double? {
+  static func fork(pages n: Int, scattered: Bool = false) -> Double? {
     guard let p = map(Arena.start, pages: n) else { return nil }
     defer { munmap(p, n * page) }
-    touch(p, pages: n)
+    if scattered {
+      for i in 0..<n { p.storeBytes(of: 0x41, toByteOffset: scatteredPage(i, of: n) * page, as: UInt8.self) }
+    } else {
+      touch(p, pages: n)
+    }
     var child: pid_t = 0
     let t = timed { child = Glibc.fork() }
     if child == 0 { _exit(0) }

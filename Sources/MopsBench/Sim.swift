@@ -36,10 +36,20 @@ enum Sim {
     return (t, bytes)
   }
 
-  static func fork(pages n: Int) throws -> Double {
+  /// Seconds for one fork of a process with `n` touched pages: touched in address
+  /// order, or in the scattered order of ``scatteredPage(_:of:)``, so that no page
+  /// table maps consecutive frames.
+  static func fork(pages n: Int, scattered: Bool = false) throws -> Double {
     let (w, pid) = world()
     let base = try map(w, pid, Arena.start, pages: n)
-    try touch(w, pid, base, pages: n)
+    if scattered {
+      for i in 0..<n {
+        let outcome = w.touch(pid, addr: base + UInt64(scatteredPage(i, of: n)) * pageSize, write: true, fill: 0x41)
+        guard case .ok = outcome else { throw BenchFailure(description: "touch: \(outcome)") }
+      }
+    } else {
+      try touch(w, pid, base, pages: n)
+    }
     return try timed { _ = try w.fork(pid) }
   }
 

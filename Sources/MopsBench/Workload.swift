@@ -11,3 +11,7 @@ struct Workload {
   /// Runs the work on the live kernel; returns the seconds, or nil when unavailable.
   var live: () -> Double?
 }
+
+/// The `i`th page of `n` (a power of two) in a scattered order: a stride that is odd,
+/// so it visits every page once, and large, so neighbouring faults land far apart.
+func scatteredPage(_ i: Int, of n: Int) -> Int { (i &* 40_503) & (n - 1) }

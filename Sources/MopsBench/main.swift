@@ -51,6 +51,9 @@ let workloads: [Workload] = [
     name: "fork, 1 GiB touched", count: 1, referenceSecondsPerOp: 24e-3,
     sim: { try Sim.fork(pages: 262_144) }, live: { Live.fork(pages: 262_144) }),
   Workload(
+    name: "fork, 1 GiB scattered", count: 1, referenceSecondsPerOp: .nan,
+    sim: { try Sim.fork(pages: 262_144, scattered: true) }, live: { Live.fork(pages: 262_144, scattered: true) }),
+  Workload(
     name: "UFFDIO_MOVE, 1 page", count: 100_000, referenceSecondsPerOp: 1.7e-6,
     sim: { try Sim.uffdMoves(100_000) }, live: { Live.uffdMoves(100_000) }),
   Workload(
