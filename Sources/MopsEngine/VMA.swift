@@ -299,7 +299,9 @@ public struct VMATree: Sendable, Sequence {
       // A full chunk makes room first, so no chunk's storage ever grows or moves.
       if slot == VMATree.chunkCapacity {
         // At its end (mappings placed in address order, a VMA cut up from its start):
-        // the VMA starts the next chunk, leaving this one full.
+        // the VMA starts the next chunk, leaving this one full. (The caller may have
+        // just shortened the last VMA here, the lower half of a split.)
+        chunkEnds[c] = chunks[c][VMATree.chunkCapacity - 1].vmEnd
         chunks.insert(VMATree.newChunk(with: vma), at: c + 1)
         chunkEnds.insert(vma.vmEnd, at: c + 1)
         chunkGaps.insert(nil, at: c + 1)
