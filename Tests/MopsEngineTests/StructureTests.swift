@@ -176,6 +176,14 @@ import Testing
     #expect(copy.count == before.count + 1 && third.count == before.count)
   }
 
+  /// The flag unions written as single constants are the unions of their named bits.
+  @Test func flagUnionsAreTheirBits() {
+    #expect(VMFlags.special == [.io, .dontexpand, .pfnmap, .mixedmap])
+    #expect(VMFlags.uffdAll == [.uffdMissing, .uffdWP, .uffdMinor])
+    #expect(VMFlags.access == [.read, .write, .exec])
+    #expect(MremapFlags.all == [.maymove, .fixed, .dontunmap])
+  }
+
   @Test func pageTableMapMatchesADictionary() {
     var table = PageTable()
     var reference: [VirtAddr: PTE] = [:]
