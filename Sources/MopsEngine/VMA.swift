@@ -13,13 +13,28 @@ public struct VMA: Sendable, CustomStringConvertible {
   public var vmPgoff: UInt64
   /// `vma->anon_vma`; `.none` for a VMA that never needed one ("unfaulted").
   public var anonVMA: AnonVMA.ID = .none
+  /// The raw value of ``shmem``, 0 for none (object ids start at 1).
+  var shmemID: UInt32 = 0
+  /// The raw value of ``uffd``, 0 for none (context ids start at 1).
+  var uffdID: UInt32 = 0
   /// Links in `anon_vma_chain`: 1 for a VMA that was never part of a fork child,
   /// 2 or more in a fork child (0 while `anonVMA` is `.none`).
   public var anonVMAChainLength: UInt8 = 0
+
   /// The shmem object behind a shared anonymous VMA.
-  public var shmem: ShmemObject.ID?
+  ///
+  /// Kept as a plain id with 0 for none, as is ``uffd``: two optional ids would add a
+  /// tag byte each and leave the struct 53 bytes long (stride 56) with fields at odd
+  /// offsets; without them it fits in 48 bytes, and VMAs are copied on every lookup.
+  public var shmem: ShmemObject.ID? {
+    get { shmemID == 0 ? nil : ShmemObject.ID(rawValue: shmemID) }
+    set { shmemID = newValue?.rawValue ?? 0 }
+  }
   /// `vm_userfaultfd_ctx`: the userfaultfd this VMA is registered with.
-  public var uffd: UserfaultfdCtx.ID?
+  public var uffd: UserfaultfdCtx.ID? {
+    get { uffdID == 0 ? nil : UserfaultfdCtx.ID(rawValue: uffdID) }
+    set { uffdID = newValue?.rawValue ?? 0 }
+  }
 
   public init(vmStart: VirtAddr, vmEnd: VirtAddr, vmFlags: VMFlags, vmPgoff: UInt64) {
     self.vmStart = vmStart

@@ -184,6 +184,20 @@ import Testing
     #expect(MremapFlags.all == [.maymove, .fixed, .dontunmap])
   }
 
+  /// A VMA keeps its shmem object and userfaultfd context through the plain ids it
+  /// stores them as, and stays 48 bytes long.
+  @Test func vmaIdsRoundTrip() {
+    var vma = VMA(vmStart: page(0), vmEnd: page(1), vmFlags: Self.rw, vmPgoff: 0)
+    #expect(vma.shmem == nil && vma.uffd == nil && vma.isAnonymous)
+    vma.shmem = ShmemObject.ID(rawValue: 7)
+    vma.uffd = UserfaultfdCtx.ID(rawValue: 3)
+    #expect(vma.shmem == ShmemObject.ID(rawValue: 7) && vma.uffd == UserfaultfdCtx.ID(rawValue: 3))
+    #expect(!vma.isAnonymous)
+    vma.uffd = nil
+    #expect(vma.uffd == nil && vma.shmem == ShmemObject.ID(rawValue: 7))
+    #expect(MemoryLayout<VMA>.stride == 48)
+  }
+
   @Test func pageTableMapMatchesADictionary() {
     var table = PageTable()
     var reference: [VirtAddr: PTE] = [:]
