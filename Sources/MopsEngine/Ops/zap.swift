@@ -54,8 +54,9 @@ extension World {
     // from outside the range is the nearest one below `start` or above `end`.
     let below = (next.map { mm.vmas.index(before: $0) } ?? mm.vmas.lastIndex).map { mm.vmas[$0].vmEnd }
     let above = next.map { mm.vmas[$0].vmStart }
+    // The neighbours are compared first: a table they still use is not looked up at
+    // all (`freeTable` leaves a missing or non-empty table alone).
     func free(_ key: UInt64) {
-      guard mm.pageTable.hasTable(key: key) else { return }
       let regionStart = VirtAddr(key << 21)
       let regionEnd = VirtAddr((key &+ 1) << 21)
       let stillUsed = below.map { $0 > regionStart } ?? false || above.map { $0 < regionEnd } ?? false
