@@ -130,7 +130,7 @@ extension World {
     } else if oldFlags.contains(.account) && vma.isAnonymous && vma.anonVMA == .none {
       newFlags.remove(.account)
     }
-    let covering = try vmaModify(mm, at: i, start, end) { $0.vmFlags = newFlags }
+    let covering = try vmaModify(mm, at: i, vma, start, end) { $0.vmFlags = newFlags }
     changedPTEs += changeProtection(
       mm, start, end, writable: newFlags.contains(.write), shared: newFlags.contains(.shared))
     return covering
