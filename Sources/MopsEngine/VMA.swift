@@ -134,10 +134,11 @@ public struct VMATree: Sendable, Sequence {
     /// recent first: ``VMATree/index(above:)`` tries them first, as the next
     /// operation often lands there (the rest of a VMA being cut up page by page; a
     /// move going back and forth between its source, its target and the VMA it
-    /// merges into). Only hints, checked before use.
-    var finger = Index(chunk: 0, slot: 0)
-    var finger2 = Index(chunk: 0, slot: 0)
-    var finger3 = Index(chunk: 0, slot: 0)
+    /// merges into). Only hints, checked before use. Each is a position packed into
+    /// one word (``pack(_:)``), so keeping them up to date takes single compares.
+    var finger: UInt64 = 0
+    var finger2: UInt64 = 0
+    var finger3: UInt64 = 0
 
     init(chunkRoom: Int) {
       self.chunkRoom = chunkRoom
@@ -171,16 +172,36 @@ public struct VMATree: Sendable, Sequence {
       return copy
     }
 
+    /// A position as one word: the chunk in the high half, the slot in the low half.
     @inline(__always)
-    func setFinger(_ i: Index) {
-      guard i != finger else { return }
-      if i != finger2 { finger3 = finger2 }
-      finger2 = finger
-      finger = i
+    static func pack(_ i: Index) -> UInt64 {
+      UInt64(truncatingIfNeeded: i.chunk) << 32 | UInt64(truncatingIfNeeded: i.slot) & 0xffff_ffff
     }
 
-    /// Whether `i` is ``VMATree/index(above:)`` of `addr`: the first VMA ending above
-    /// `addr`.
+    @inline(__always)
+    static func unpack(_ f: UInt64) -> Index {
+      Index(chunk: Int(truncatingIfNeeded: f >> 32), slot: Int(truncatingIfNeeded: f & 0xffff_ffff))
+    }
+
+    /// Makes `i` the most recent finger.
+    @inline(__always)
+    func setFinger(_ i: Index) {
+      let f = Storage.pack(i)
+      guard f != finger else { return }
+      if f != finger2 { finger3 = finger2 }
+      finger2 = finger
+      finger = f
+    }
+
+    /// The position `f` (a finger) if it is ``VMATree/index(above:)`` of `addr`: the
+    /// first VMA ending above `addr`.
+    @inline(__always)
+    func holds(_ f: UInt64, _ addr: VirtAddr) -> Index? {
+      let i = Storage.unpack(f)
+      return holds(i, addr) ? i : nil
+    }
+
+    /// Whether `i` is ``VMATree/index(above:)`` of `addr`.
     @inline(__always)
     func holds(_ i: Index, _ addr: VirtAddr) -> Bool {
       guard i.chunk < chunkCount else { return false }
@@ -246,8 +267,9 @@ public struct VMATree: Sendable, Sequence {
           // may have just shortened the last VMA here, the lower half of a split.)
           chunks[c].end = chunks[c].slots[slot &- 1].vmEnd
           insertChunk(at: c &+ 1, with: vma)
-          setFinger(Index(chunk: c &+ 1, slot: 0))
-          return finger
+          let at = Index(chunk: c &+ 1, slot: 0)
+          setFinger(at)
+          return at
         }
         // Elsewhere: the upper half moves to a new chunk.
         let half = VMATree.chunkCapacity / 2
@@ -276,8 +298,22 @@ public struct VMATree: Sendable, Sequence {
       at.initialize(to: vma)
       chunk.pointee.count &+= 1
       chunk.pointee.gap = VMATree.unknownGap
-      setFinger(Index(chunk: c, slot: slot))
-      return finger
+      let position = Index(chunk: c, slot: slot)
+      setFinger(position)
+      return position
+    }
+
+    /// Inserts `middle`, then `upper`, after the VMA at `i`: a three-way split whose
+    /// chunk has no room for both, so either insertion may split a chunk. Returns the
+    /// position of `middle`.
+    @inline(never)
+    func insert(_ middle: VMA, _ upper: VMA, after i: Index) -> Index {
+      let at = insert(middle, at: Index(chunk: i.chunk, slot: i.slot &+ 1))
+      // Inserting the upper piece may split the chunk and move the middle one, which
+      // stays right before it.
+      let u = insert(upper, at: Index(chunk: at.chunk, slot: at.slot &+ 1))
+      if u.slot > 0 { return Index(chunk: u.chunk, slot: u.slot &- 1) }
+      return Index(chunk: u.chunk &- 1, slot: chunks[u.chunk &- 1].count &- 1)
     }
   }
 
@@ -293,9 +329,15 @@ public struct VMATree: Sendable, Sequence {
   /// `find_vma`: the position of the first VMA with `vmEnd > addr`, if any.
   public func index(above addr: VirtAddr) -> Index? {
     let s = storage
-    if s.holds(s.finger, addr) { return s.finger }
-    if s.holds(s.finger2, addr) { return s.finger2 }
-    if s.holds(s.finger3, addr) { return s.finger3 }
+    if let i = s.holds(s.finger, addr) { return i }
+    // A tree of one chunk is searched at once: a binary search of one chunk costs
+    // about what checking the other two fingers does.
+    if s.chunkCount == 1 {
+      let slot = s.chunks[0].slot(above: addr)
+      return slot < s.chunks[0].count ? Index(chunk: 0, slot: slot) : nil
+    }
+    if let i = s.holds(s.finger2, addr) { return i }
+    if let i = s.holds(s.finger3, addr) { return i }
     let c = s.chunkIndex(above: addr)
     if c == s.chunkCount { return nil }
     return Index(chunk: c, slot: s.chunks[c].slot(above: addr))
@@ -435,7 +477,7 @@ public struct VMATree: Sendable, Sequence {
   ///     before   |---------------- vma -----------------|
   ///     after    |-- vma --|----- middle -----|-- vma --|
   ///                      start               end
-  @discardableResult
+  @discardableResult @inline(__always)
   mutating func split(_ i: Index, at start: VirtAddr, _ end: VirtAddr, middle: VMA) -> Index {
     makeUnique()
     let s = storage
@@ -460,10 +502,7 @@ public struct VMATree: Sendable, Sequence {
       s.setFinger(Index(chunk: c, slot: i.slot &+ 2))
       return Index(chunk: c, slot: i.slot &+ 1)
     }
-    let at = s.insert(middle, at: Index(chunk: c, slot: i.slot &+ 1))
-    // Inserting the upper piece may split the chunk and move the middle one.
-    let upperIndex = s.insert(upper, at: Index(chunk: at.chunk, slot: at.slot &+ 1))
-    return index(before: upperIndex)!
+    return s.insert(middle, upper, after: i)
   }
 
   /// Removes and returns the VMA starting exactly at `start`, if there is one.
