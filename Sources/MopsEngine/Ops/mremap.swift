@@ -378,6 +378,21 @@ extension World {
         old += extent
         new += extent
       }
+      if extent == pageSize {
+        // One page: one lookup finds the source table and its PTE. A present PTE
+        // moves in one step, which allocates the destination table (the destination
+        // PTE is none: nothing is mapped there); without one, only the table is
+        // allocated.
+        guard let pte = mm.pageTable.entryIfTable(old) else { continue }
+        if pte.isNone {
+          mm.pageTable.allocateTable(new)
+        } else {
+          mm.pageTable.movePTE(from: old, to: new, pte)
+          changed += 2
+          flushes += 1
+        }
+        continue
+      }
       let oldKey = old.vpn >> 9
       let newKey = new.vpn >> 9
       guard mm.pageTable.hasTable(key: oldKey) else { continue }
@@ -387,29 +402,14 @@ extension World {
         flushes += 1
         continue
       }
-      var moved = 0
-      if extent == pageSize {
-        // One page: a present PTE moves in one step, which allocates the destination
-        // table (the destination PTE is none: nothing is mapped there); without one,
-        // only the table is allocated.
-        let pte = mm.pageTable[old]
-        if pte.isNone {
-          mm.pageTable.allocateTable(new)
-        } else {
-          mm.pageTable.movePTE(from: old, to: new, pte)
-          moved = 1
-        }
-      } else {
-        mm.pageTable.allocateTable(new)
-        let present = mm.pageTable.present(in: old, old + extent)
-        for (addr, pte) in present {
-          mm.pageTable.set(addr, .none)
-          mm.pageTable.set(new + (addr - old), pte)
-        }
-        moved = present.count
+      mm.pageTable.allocateTable(new)
+      let present = mm.pageTable.present(in: old, old + extent)
+      for (addr, pte) in present {
+        mm.pageTable.set(addr, .none)
+        mm.pageTable.set(new + (addr - old), pte)
       }
-      if moved > 0 {
-        changed += 2 * moved
+      if !present.isEmpty {
+        changed += 2 * present.count
         flushes += 1
       }
     }
