@@ -17,14 +17,23 @@ public struct VMA: Sendable, CustomStringConvertible {
   var shmemID: UInt32 = 0
   /// The raw value of ``uffd``, 0 for none (context ids start at 1).
   var uffdID: UInt32 = 0
+  /// The value of ``anonVMAChainLength``, held in a full 32-bit word: that makes the
+  /// struct exactly 48 bytes, so a copy is three 16-byte moves. At 45 bytes the last
+  /// bytes were copied with two overlapping moves, and reading a VMA right after
+  /// writing it that way stalls store forwarding.
+  var chainLength: UInt32 = 0
+
   /// Links in `anon_vma_chain`: 1 for a VMA that was never part of a fork child,
   /// 2 or more in a fork child (0 while `anonVMA` is `.none`).
-  public var anonVMAChainLength: UInt8 = 0
+  public var anonVMAChainLength: UInt8 {
+    get { UInt8(truncatingIfNeeded: chainLength) }
+    set { chainLength = UInt32(newValue) }
+  }
 
   /// The shmem object behind a shared anonymous VMA.
   ///
   /// Kept as a plain id with 0 for none, as is ``uffd``: two optional ids would add a
-  /// tag byte each and leave the struct 53 bytes long (stride 56) with fields at odd
+  /// tag byte each and make the struct 53 bytes long (stride 56) with fields at odd
   /// offsets; without them it fits in 48 bytes, and VMAs are copied on every lookup.
   public var shmem: ShmemObject.ID? {
     get { shmemID == 0 ? nil : ShmemObject.ID(rawValue: shmemID) }
@@ -495,8 +504,8 @@ public struct VMATree: Sendable, Sequence {
       // the upper piece ends where the VMA did.
       let tail = chunk.pointee.count &- 1 &- i.slot
       if tail > 0 { (lower + 3).moveInitialize(from: lower + 1, count: tail) }
-      (lower + 1).initialize(to: middle)
-      (lower + 2).initialize(to: upper)
+      (lower + 1).initialize(fieldsOf: middle)
+      (lower + 2).initialize(fieldsOf: upper)
       chunk.pointee.count &+= 2
       chunk.pointee.gap = VMATree.unknownGap
       s.setFinger(Index(chunk: c, slot: i.slot &+ 2))
@@ -629,4 +638,26 @@ public struct VMATree: Sendable, Sequence {
   }
 
   public var underestimatedCount: Int { storage.count }
+}
+
+extension UnsafeMutablePointer<VMA> {
+  /// Initializes the VMA here from `vma` one field at a time. A VMA just assembled on
+  /// the stack field by field and then copied whole with 16-byte moves makes each move
+  /// wait for the narrower stores it spans (they cannot be forwarded to it);
+  /// field-sized copies can be.
+  @inline(__always)
+  func initialize(fieldsOf vma: VMA) {
+    let raw = UnsafeMutableRawPointer(self)
+    func store<T>(_ value: T, _ field: KeyPath<VMA, T>) {
+      raw.storeBytes(of: value, toByteOffset: MemoryLayout<VMA>.offset(of: field)!, as: T.self)
+    }
+    store(vma.vmStart, \.vmStart)
+    store(vma.vmEnd, \.vmEnd)
+    store(vma.vmFlags, \.vmFlags)
+    store(vma.vmPgoff, \.vmPgoff)
+    store(vma.anonVMA, \.anonVMA)
+    store(vma.shmemID, \.shmemID)
+    store(vma.uffdID, \.uffdID)
+    store(vma.chainLength, \.chainLength)
+  }
 }

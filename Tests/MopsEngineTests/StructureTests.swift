@@ -195,7 +195,9 @@ import Testing
     #expect(!vma.isAnonymous)
     vma.uffd = nil
     #expect(vma.uffd == nil && vma.shmem == ShmemObject.ID(rawValue: 7))
-    #expect(MemoryLayout<VMA>.stride == 48)
+    vma.anonVMAChainLength = 3
+    #expect(vma.anonVMAChainLength == 3 && vma.isForkChild)
+    #expect(MemoryLayout<VMA>.size == 48 && MemoryLayout<VMA>.stride == 48)
   }
 
   @Test func pageTableMapMatchesADictionary() {
