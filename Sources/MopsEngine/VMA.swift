@@ -335,10 +335,19 @@ public struct VMATree: Sendable, Sequence {
 
   public var count: Int { storage.count }
 
-  /// `find_vma`: the position of the first VMA with `vmEnd > addr`, if any.
+  /// `find_vma`: the position of the first VMA with `vmEnd > addr`, if any. The check
+  /// of the most recent finger is inlined into the caller; the search is not.
+  @inline(__always)
   public func index(above addr: VirtAddr) -> Index? {
     let s = storage
     if let i = s.holds(s.finger, addr) { return i }
+    return search(above: addr)
+  }
+
+  /// ``index(above:)`` past its first finger.
+  @inline(never)
+  func search(above addr: VirtAddr) -> Index? {
+    let s = storage
     // A tree of one chunk is searched at once: a binary search of one chunk costs
     // about what checking the other two fingers does.
     if s.chunkCount == 1 {
