@@ -39,16 +39,15 @@ public struct VMFlags: OptionSet, Hashable, Sendable {
   public static let uffdMinor = VMFlags(rawValue: 1 << 41)
   public static let sealed = VMFlags(rawValue: 1 << 42)
 
-  // The unions below are written as numbers: a constant initializer is laid out at
-  // compile time, where an array literal would be run lazily, behind a `swift_once`
-  // check on every use from another module.
+  // The unions below are written as one constant each, so the compiler folds them
+  // into the code that tests them instead of initializing a global on first use.
 
-  /// VM_SPECIAL (`VM_IO|VM_DONTEXPAND|VM_PFNMAP|VM_MIXEDMAP`): never merged.
-  public static let special = VMFlags(rawValue: 0x1004_4400)
+  /// VM_SPECIAL: never merged (`VM_IO|VM_DONTEXPAND|VM_PFNMAP|VM_MIXEDMAP`).
+  public static let special = VMFlags(rawValue: 0x4000 | 0x40000 | 0x400 | 0x1000_0000)
   /// The userfaultfd registration bits (`VM_UFFD_MISSING|VM_UFFD_WP|VM_UFFD_MINOR`).
-  public static let uffdAll = VMFlags(rawValue: 1 << 41 | 0x1200)
+  public static let uffdAll = VMFlags(rawValue: 0x200 | 0x1000 | 1 << 41)
   /// The access bits (`VM_READ|VM_WRITE|VM_EXEC`).
-  public static let access = VMFlags(rawValue: 0x7)
+  public static let access = VMFlags(rawValue: 0x1 | 0x2 | 0x4)
 
   /// smaps `VmFlags:` mnemonics in bit order, as fs/proc/task_mmu.c prints them.
   public static let mnemonics: [(VMFlags, String)] = [
@@ -79,6 +78,7 @@ public struct VMFlags: OptionSet, Hashable, Sendable {
   }
 
   /// The `VM_READ|VM_WRITE|VM_EXEC` bits for a `PROT_*` set (`calc_vm_prot_bits`).
+  @inlinable
   public init(prot: Prot) {
     var flags: VMFlags = []
     if prot.contains(.read) { flags.insert(.read) }

@@ -10,12 +10,15 @@ public final class MM {
   ///
   /// Every change goes through `_modify`, which forgets the VMAs ``vma(containing:)``
   /// remembers and hands out the storage in place (a `didSet` observer would make
-  /// Swift copy the tree on every change).
+  /// Swift copy the tree on every change). `otherVMA` is only ever set along with
+  /// `lastVMA`, so an empty `lastVMA` means there is nothing to forget.
   public var vmas: VMATree {
     get { storedVMAs }
     _modify {
-      lastVMA = nil
-      otherVMA = nil
+      if lastVMA != nil {
+        lastVMA = nil
+        otherVMA = nil
+      }
       yield &storedVMAs
     }
   }

@@ -13,13 +13,37 @@ public struct VMA: Sendable, CustomStringConvertible {
   public var vmPgoff: UInt64
   /// `vma->anon_vma`; `.none` for a VMA that never needed one ("unfaulted").
   public var anonVMA: AnonVMA.ID = .none
+  /// The raw value of ``shmem``, 0 for none (object ids start at 1).
+  var shmemID: UInt32 = 0
+  /// The raw value of ``uffd``, 0 for none (context ids start at 1).
+  var uffdID: UInt32 = 0
+  /// The value of ``anonVMAChainLength``, held in a full 32-bit word: that makes the
+  /// struct exactly 48 bytes, so a copy is three 16-byte moves. At 45 bytes the last
+  /// bytes were copied with two overlapping moves, and reading a VMA right after
+  /// writing it that way stalls store forwarding.
+  var chainLength: UInt32 = 0
+
   /// Links in `anon_vma_chain`: 1 for a VMA that was never part of a fork child,
   /// 2 or more in a fork child (0 while `anonVMA` is `.none`).
-  public var anonVMAChainLength: UInt8 = 0
+  public var anonVMAChainLength: UInt8 {
+    get { UInt8(truncatingIfNeeded: chainLength) }
+    set { chainLength = UInt32(newValue) }
+  }
+
   /// The shmem object behind a shared anonymous VMA.
-  public var shmem: ShmemObject.ID?
+  ///
+  /// Kept as a plain id with 0 for none, as is ``uffd``: two optional ids would add a
+  /// tag byte each and make the struct 53 bytes long (stride 56) with fields at odd
+  /// offsets; without them it fits in 48 bytes, and VMAs are copied on every lookup.
+  public var shmem: ShmemObject.ID? {
+    get { shmemID == 0 ? nil : ShmemObject.ID(rawValue: shmemID) }
+    set { shmemID = newValue?.rawValue ?? 0 }
+  }
   /// `vm_userfaultfd_ctx`: the userfaultfd this VMA is registered with.
-  public var uffd: UserfaultfdCtx.ID?
+  public var uffd: UserfaultfdCtx.ID? {
+    get { uffdID == 0 ? nil : UserfaultfdCtx.ID(rawValue: uffdID) }
+    set { uffdID = newValue?.rawValue ?? 0 }
+  }
 
   public init(vmStart: VirtAddr, vmEnd: VirtAddr, vmFlags: VMFlags, vmPgoff: UInt64) {
     self.vmStart = vmStart
@@ -48,47 +72,22 @@ public struct VMA: Sendable, CustomStringConvertible {
 /// with logarithmic lookup and cheap insertion at any position.
 ///
 /// Stored as a list of sorted chunks of at most `chunkCapacity` VMAs: binary search
-/// over the chunks' last ends (kept in one flat array), then within one chunk. Each
-/// chunk also caches its largest inner gap, so the top-down search skips whole chunks
-/// (the maple tree's gap tracking).
+/// over the chunks' last ends, then within one chunk. Each chunk also caches its
+/// largest inner gap, so the top-down search skips whole chunks (the maple tree's gap
+/// tracking).
+///
+/// The chunk list and every chunk's VMAs live in one ``Storage`` object that copies of
+/// the tree share until one of them changes (copy-on-write: one uniqueness check per
+/// change, a deep copy only when the storage is shared, as after `World.snapshot()`).
+/// A chunk's VMAs sit in a buffer allocated once at full capacity, so a change moves
+/// plain memory and never goes through an array's bookkeeping.
 public struct VMATree: Sendable, Sequence {
-  var chunks: [[VMA]] = []
-  /// Per chunk: the `vmEnd` of its last VMA.
-  var chunkEnds: [VirtAddr] = []
-  /// Per chunk: the largest gap between two consecutive VMAs inside it, or `nil`
-  /// when the chunk changed since it was last computed.
-  var chunkGaps: [UInt64?] = []
-  public private(set) var count: Int = 0
+  var storage: Storage
   static let chunkCapacity = 128
-  /// Where the last three insertions, splits or in-place changes left a VMA, most
-  /// recent first: ``index(above:)`` tries them first, as the next operation often
-  /// lands there (the rest of a VMA being cut up page by page; a move going back and
-  /// forth between its source, its target and the VMA it merges into). Only hints,
-  /// checked before use.
-  var finger = Index(chunk: 0, slot: 0)
-  var finger2 = Index(chunk: 0, slot: 0)
-  var finger3 = Index(chunk: 0, slot: 0)
+  /// ``Chunk/gap`` of a chunk that changed since its largest gap was last computed.
+  static let unknownGap = UInt64.max
 
-  @inline(__always)
-  mutating func setFinger(_ i: Index) {
-    guard i != finger else { return }
-    if i != finger2 { finger3 = finger2 }
-    finger2 = finger
-    finger = i
-  }
-
-  /// Whether `i` is ``index(above:)`` of `addr`: the first VMA ending above `addr`.
-  @inline(__always)
-  func holds(_ i: Index, _ addr: VirtAddr) -> Bool {
-    guard i.chunk < chunks.count else { return false }
-    return chunks[i.chunk].withUnsafeBufferPointer { chunk in
-      guard i.slot < chunk.count, addr < chunk[i.slot].vmEnd else { return false }
-      if i.slot > 0 { return chunk[i.slot &- 1].vmEnd <= addr }
-      return i.chunk == 0 || chunkEnds[i.chunk &- 1] <= addr
-    }
-  }
-
-  public init() {}
+  public init() { storage = Storage(chunkRoom: 4) }
 
   /// A position in the tree.
   public struct Index: Hashable, Sendable {
@@ -96,42 +95,276 @@ public struct VMATree: Sendable, Sequence {
     var slot: Int
   }
 
-  /// The chunk holding the first VMA whose end is above `addr`, or `chunks.count`.
-  func chunkIndex(above addr: VirtAddr) -> Int {
-    chunkEnds.withUnsafeBufferPointer { ends in
+  /// One chunk's VMAs and what the tree caches about them.
+  struct Chunk {
+    /// Room for `chunkCapacity` VMAs, of which the first `count` are initialized.
+    var slots: UnsafeMutablePointer<VMA>
+    /// How many VMAs the chunk holds (at least one).
+    var count: Int
+    /// The `vmEnd` of its last VMA.
+    var end: VirtAddr
+    /// The largest gap between two consecutive VMAs inside it, or ``unknownGap``.
+    var gap: UInt64
+
+    /// The first slot whose VMA ends above `addr`, or `count`.
+    @inline(__always)
+    func slot(above addr: VirtAddr) -> Int {
       var lo = 0
-      var hi = ends.count
+      var hi = count
       while lo < hi {
         let mid = (lo &+ hi) >> 1
-        if ends[mid] > addr { hi = mid } else { lo = mid &+ 1 }
+        if slots[mid].vmEnd > addr { hi = mid } else { lo = mid &+ 1 }
       }
       return lo
+    }
+
+    /// The largest gap between two consecutive VMAs, computed.
+    func largestGap() -> UInt64 {
+      var gap: UInt64 = 0
+      var k = 1
+      while k < count {
+        gap = Swift.max(gap, slots[k].vmStart - slots[k &- 1].vmEnd)
+        k &+= 1
+      }
+      return gap
     }
   }
 
-  /// `find_vma`: the position of the first VMA with `vmEnd > addr`, if any.
-  public func index(above addr: VirtAddr) -> Index? {
-    if holds(finger, addr) { return finger }
-    if holds(finger2, addr) { return finger2 }
-    if holds(finger3, addr) { return finger3 }
-    let c = chunkIndex(above: addr)
-    if c == chunkEnds.count { return nil }
-    let slot = chunks[c].withUnsafeBufferPointer { chunk in
+  /// The chunks of a tree and its VMA count, shared by copies of the tree until one
+  /// of them changes.
+  final class Storage: @unchecked Sendable {
+    /// The chunks in address order: `chunkCount` of `chunkRoom` entries initialized.
+    var chunks: UnsafeMutablePointer<Chunk>
+    var chunkCount = 0
+    var chunkRoom: Int
+    /// VMAs in all chunks.
+    var count = 0
+    /// Where the last three insertions, splits or in-place changes left a VMA, most
+    /// recent first: ``VMATree/index(above:)`` tries them first, as the next
+    /// operation often lands there (the rest of a VMA being cut up page by page; a
+    /// move going back and forth between its source, its target and the VMA it
+    /// merges into). Only hints, checked before use. Each is a position packed into
+    /// one word (``pack(_:)``), so keeping them up to date takes single compares.
+    var finger: UInt64 = 0
+    var finger2: UInt64 = 0
+    var finger3: UInt64 = 0
+
+    init(chunkRoom: Int) {
+      self.chunkRoom = chunkRoom
+      chunks = .allocate(capacity: chunkRoom)
+    }
+
+    deinit {
+      for c in 0..<chunkCount {
+        chunks[c].slots.deinitialize(count: chunks[c].count)
+        chunks[c].slots.deallocate()
+      }
+      chunks.deinitialize(count: chunkCount)
+      chunks.deallocate()
+    }
+
+    /// A deep copy: the same chunks, in buffers of its own.
+    func copy() -> Storage {
+      let copy = Storage(chunkRoom: Swift.max(chunkRoom, 4))
+      for c in 0..<chunkCount {
+        var chunk = chunks[c]
+        let slots = UnsafeMutablePointer<VMA>.allocate(capacity: VMATree.chunkCapacity)
+        slots.initialize(from: chunk.slots, count: chunk.count)
+        chunk.slots = slots
+        (copy.chunks + c).initialize(to: chunk)
+      }
+      copy.chunkCount = chunkCount
+      copy.count = count
+      copy.finger = finger
+      copy.finger2 = finger2
+      copy.finger3 = finger3
+      return copy
+    }
+
+    /// A position as one word: the chunk in the high half, the slot in the low half.
+    @inline(__always)
+    static func pack(_ i: Index) -> UInt64 {
+      UInt64(truncatingIfNeeded: i.chunk) << 32 | UInt64(truncatingIfNeeded: i.slot) & 0xffff_ffff
+    }
+
+    @inline(__always)
+    static func unpack(_ f: UInt64) -> Index {
+      Index(chunk: Int(truncatingIfNeeded: f >> 32), slot: Int(truncatingIfNeeded: f & 0xffff_ffff))
+    }
+
+    /// Makes `i` the most recent finger.
+    @inline(__always)
+    func setFinger(_ i: Index) {
+      let f = Storage.pack(i)
+      guard f != finger else { return }
+      if f != finger2 { finger3 = finger2 }
+      finger2 = finger
+      finger = f
+    }
+
+    /// The position `f` (a finger) if it is ``VMATree/index(above:)`` of `addr`: the
+    /// first VMA ending above `addr`.
+    @inline(__always)
+    func holds(_ f: UInt64, _ addr: VirtAddr) -> Index? {
+      let i = Storage.unpack(f)
+      return holds(i, addr) ? i : nil
+    }
+
+    /// Whether `i` is ``VMATree/index(above:)`` of `addr`.
+    @inline(__always)
+    func holds(_ i: Index, _ addr: VirtAddr) -> Bool {
+      guard i.chunk < chunkCount else { return false }
+      let chunk = chunks[i.chunk]
+      guard i.slot < chunk.count, addr < chunk.slots[i.slot].vmEnd else { return false }
+      if i.slot > 0 { return chunk.slots[i.slot &- 1].vmEnd <= addr }
+      return i.chunk == 0 || chunks[i.chunk &- 1].end <= addr
+    }
+
+    /// The chunk holding the first VMA whose end is above `addr`, or `chunkCount`.
+    @inline(__always)
+    func chunkIndex(above addr: VirtAddr) -> Int {
       var lo = 0
-      var hi = chunk.count
+      var hi = chunkCount
       while lo < hi {
         let mid = (lo &+ hi) >> 1
-        if chunk[mid].vmEnd > addr { hi = mid } else { lo = mid &+ 1 }
+        if chunks[mid].end > addr { hi = mid } else { lo = mid &+ 1 }
       }
       return lo
     }
-    return Index(chunk: c, slot: slot)
+
+    /// Opens a chunk at position `c` holding just `vma`.
+    func insertChunk(at c: Int, with vma: VMA) {
+      let slots = UnsafeMutablePointer<VMA>.allocate(capacity: VMATree.chunkCapacity)
+      slots.initialize(to: vma)
+      insertChunk(Chunk(slots: slots, count: 1, end: vma.vmEnd, gap: VMATree.unknownGap), at: c)
+    }
+
+    /// Puts `chunk` at position `c` of the chunk list, growing the list when full.
+    func insertChunk(_ chunk: Chunk, at c: Int) {
+      if chunkCount == chunkRoom {
+        chunkRoom *= 2
+        let grown = UnsafeMutablePointer<Chunk>.allocate(capacity: chunkRoom)
+        grown.moveInitialize(from: chunks, count: chunkCount)
+        chunks.deallocate()
+        chunks = grown
+      }
+      let tail = chunkCount &- c
+      if tail > 0 { (chunks + c + 1).moveInitialize(from: chunks + c, count: tail) }
+      (chunks + c).initialize(to: chunk)
+      chunkCount &+= 1
+    }
+
+    /// Frees the (empty) chunk at position `c` and closes its place in the list.
+    func removeChunk(at c: Int) {
+      chunks[c].slots.deallocate()
+      let tail = chunkCount &- c &- 1
+      (chunks + c).deinitialize(count: 1)
+      if tail > 0 { (chunks + c).moveInitialize(from: chunks + c + 1, count: tail) }
+      chunkCount &-= 1
+    }
+
+    /// Inserts `vma` at position `i` of its chunk (the caller keeps the tree sorted
+    /// and counts it), splitting the chunk in two halves when it is full. Returns
+    /// where `vma` ended up.
+    func insert(_ vma: VMA, at i: Index) -> Index {
+      var c = i.chunk
+      var slot = i.slot
+      if chunks[c].count == VMATree.chunkCapacity {
+        if slot == VMATree.chunkCapacity {
+          // At its end (mappings placed in address order, a VMA cut up from its
+          // start): the VMA starts the next chunk, leaving this one full. (The caller
+          // may have just shortened the last VMA here, the lower half of a split.)
+          chunks[c].end = chunks[c].slots[slot &- 1].vmEnd
+          insertChunk(at: c &+ 1, with: vma)
+          let at = Index(chunk: c &+ 1, slot: 0)
+          setFinger(at)
+          return at
+        }
+        // Elsewhere: the upper half moves to a new chunk.
+        let half = VMATree.chunkCapacity / 2
+        let slots = UnsafeMutablePointer<VMA>.allocate(capacity: VMATree.chunkCapacity)
+        slots.moveInitialize(from: chunks[c].slots + half, count: VMATree.chunkCapacity &- half)
+        let upper = Chunk(
+          slots: slots, count: VMATree.chunkCapacity &- half, end: chunks[c].end,
+          gap: VMATree.unknownGap)
+        chunks[c].count = half
+        chunks[c].end = chunks[c].slots[half &- 1].vmEnd
+        chunks[c].gap = VMATree.unknownGap
+        insertChunk(upper, at: c &+ 1)
+        if slot > half {
+          c &+= 1
+          slot &-= half
+        }
+      }
+      let chunk = chunks + c
+      let at = chunk.pointee.slots + slot
+      let tail = chunk.pointee.count &- slot
+      if tail > 0 {
+        (at + 1).moveInitialize(from: at, count: tail)
+      } else {
+        chunk.pointee.end = vma.vmEnd
+      }
+      at.initialize(to: vma)
+      chunk.pointee.count &+= 1
+      chunk.pointee.gap = VMATree.unknownGap
+      let position = Index(chunk: c, slot: slot)
+      setFinger(position)
+      return position
+    }
+
+    /// Inserts `middle`, then `upper`, after the VMA at `i`: a three-way split whose
+    /// chunk has no room for both, so either insertion may split a chunk. Returns the
+    /// position of `middle`.
+    @inline(never)
+    func insert(_ middle: VMA, _ upper: VMA, after i: Index) -> Index {
+      let at = insert(middle, at: Index(chunk: i.chunk, slot: i.slot &+ 1))
+      // Inserting the upper piece may split the chunk and move the middle one, which
+      // stays right before it.
+      let u = insert(upper, at: Index(chunk: at.chunk, slot: at.slot &+ 1))
+      if u.slot > 0 { return Index(chunk: u.chunk, slot: u.slot &- 1) }
+      return Index(chunk: u.chunk &- 1, slot: chunks[u.chunk &- 1].count &- 1)
+    }
+  }
+
+  /// Makes the storage this tree's own before a change: copies it if another tree
+  /// shares it.
+  @inline(__always)
+  mutating func makeUnique() {
+    if !isKnownUniquelyReferenced(&storage) { storage = storage.copy() }
+  }
+
+  public var count: Int { storage.count }
+
+  /// `find_vma`: the position of the first VMA with `vmEnd > addr`, if any. The check
+  /// of the most recent finger is inlined into the caller; the search is not.
+  @inline(__always)
+  public func index(above addr: VirtAddr) -> Index? {
+    let s = storage
+    if let i = s.holds(s.finger, addr) { return i }
+    return search(above: addr)
+  }
+
+  /// ``index(above:)`` past its first finger.
+  @inline(never)
+  func search(above addr: VirtAddr) -> Index? {
+    let s = storage
+    // A tree of one chunk is searched at once: a binary search of one chunk costs
+    // about what checking the other two fingers does.
+    if s.chunkCount == 1 {
+      let slot = s.chunks[0].slot(above: addr)
+      return slot < s.chunks[0].count ? Index(chunk: 0, slot: slot) : nil
+    }
+    if let i = s.holds(s.finger2, addr) { return i }
+    if let i = s.holds(s.finger3, addr) { return i }
+    let c = s.chunkIndex(above: addr)
+    if c == s.chunkCount { return nil }
+    return Index(chunk: c, slot: s.chunks[c].slot(above: addr))
   }
 
   /// `find_vma`: the first VMA ending above `addr` (it may start above `addr` too).
   public func findVMA(_ addr: VirtAddr) -> VMA? {
     guard let i = index(above: addr) else { return nil }
-    return chunks[i.chunk][i.slot]
+    return self[i]
   }
 
   /// `vma_lookup`: the VMA containing `addr`.
@@ -141,26 +374,35 @@ public struct VMATree: Sendable, Sequence {
   }
 
   public subscript(i: Index) -> VMA {
-    get { chunks[i.chunk][i.slot] }
+    get {
+      precondition(i.chunk < storage.chunkCount && i.slot < storage.chunks[i.chunk].count)
+      return storage.chunks[i.chunk].slots[i.slot]
+    }
     _modify {
-      chunkGaps[i.chunk] = nil
-      setFinger(i)
-      defer { chunkEnds[i.chunk] = chunks[i.chunk][chunks[i.chunk].count &- 1].vmEnd }
-      yield &chunks[i.chunk][i.slot]
+      makeUnique()
+      let s = storage
+      precondition(i.chunk < s.chunkCount && i.slot < s.chunks[i.chunk].count)
+      let chunk = s.chunks + i.chunk
+      chunk.pointee.gap = VMATree.unknownGap
+      s.setFinger(i)
+      defer { chunk.pointee.end = chunk.pointee.slots[chunk.pointee.count &- 1].vmEnd }
+      yield &chunk.pointee.slots[i.slot]
     }
   }
 
   /// The position after `i`, or `nil` at the end.
   public func index(after i: Index) -> Index? {
-    if i.slot + 1 < chunks[i.chunk].count { return Index(chunk: i.chunk, slot: i.slot + 1) }
-    if i.chunk + 1 < chunks.count { return Index(chunk: i.chunk + 1, slot: 0) }
+    if i.slot &+ 1 < storage.chunks[i.chunk].count { return Index(chunk: i.chunk, slot: i.slot &+ 1) }
+    if i.chunk &+ 1 < storage.chunkCount { return Index(chunk: i.chunk &+ 1, slot: 0) }
     return nil
   }
 
   /// The position before `i`, or `nil` at the start.
   public func index(before i: Index) -> Index? {
-    if i.slot > 0 { return Index(chunk: i.chunk, slot: i.slot - 1) }
-    if i.chunk > 0 { return Index(chunk: i.chunk - 1, slot: chunks[i.chunk - 1].count - 1) }
+    if i.slot > 0 { return Index(chunk: i.chunk, slot: i.slot &- 1) }
+    if i.chunk > 0 {
+      return Index(chunk: i.chunk &- 1, slot: storage.chunks[i.chunk &- 1].count &- 1)
+    }
     return nil
   }
 
@@ -181,11 +423,12 @@ public struct VMATree: Sendable, Sequence {
     return index(after: i).map { self[$0] }
   }
 
-  public var first: VMA? { chunks.first?.first }
-  public var last: VMA? { chunks.last?.last }
+  public var first: VMA? { storage.chunkCount == 0 ? nil : storage.chunks[0].slots[0] }
+  public var last: VMA? { lastIndex.map { self[$0] } }
   /// The position of the last VMA, `nil` when the tree is empty.
   public var lastIndex: Index? {
-    chunks.isEmpty ? nil : Index(chunk: chunks.count - 1, slot: chunks[chunks.count - 1].count - 1)
+    let c = storage.chunkCount &- 1
+    return c < 0 ? nil : Index(chunk: c, slot: storage.chunks[c].count &- 1)
   }
 
   /// Every VMA intersecting `[start, end)`, in address order.
@@ -203,25 +446,16 @@ public struct VMATree: Sendable, Sequence {
 
   /// Inserts `vma`, which must not overlap any VMA in the tree.
   public mutating func insert(_ vma: VMA) {
-    count += 1
-    guard !chunks.isEmpty else {
-      chunks = [VMATree.newChunk(with: vma)]
-      chunkEnds = [vma.vmEnd]
-      chunkGaps = [nil]
+    makeUnique()
+    let s = storage
+    s.count &+= 1
+    guard s.chunkCount > 0 else {
+      s.insertChunk(at: 0, with: vma)
       return
     }
-    var c = chunkIndex(above: vma.vmStart)
-    if c == chunks.count { c -= 1 }
-    let slot = chunks[c].withUnsafeBufferPointer { chunk in
-      var lo = 0
-      var hi = chunk.count
-      while lo < hi {
-        let mid = (lo &+ hi) >> 1
-        if chunk[mid].vmEnd > vma.vmStart { hi = mid } else { lo = mid &+ 1 }
-      }
-      return lo
-    }
-    _ = insert(vma, at: Index(chunk: c, slot: slot))
+    var c = s.chunkIndex(above: vma.vmStart)
+    if c == s.chunkCount { c &-= 1 }
+    _ = s.insert(vma, at: Index(chunk: c, slot: s.chunks[c].slot(above: vma.vmStart)))
   }
 
   /// Inserts `vma` directly after position `i` (it must start at or above the end of
@@ -229,8 +463,11 @@ public struct VMATree: Sendable, Sequence {
   /// position: a VMA placed next to a neighbour already found goes in without a search.
   @discardableResult
   public mutating func insert(_ vma: VMA, after i: Index) -> Index {
-    count += 1
-    return insert(vma, at: Index(chunk: i.chunk, slot: i.slot &+ 1))
+    makeUnique()
+    let s = storage
+    precondition(i.chunk < s.chunkCount && i.slot < s.chunks[i.chunk].count)
+    s.count &+= 1
+    return s.insert(vma, at: Index(chunk: i.chunk, slot: i.slot &+ 1))
   }
 
   /// Cuts the VMA at position `i` in two at `addr`, strictly inside it: the lower half
@@ -238,12 +475,16 @@ public struct VMATree: Sendable, Sequence {
   /// is inserted after it. Returns the position of the upper half.
   @discardableResult
   mutating func split(_ i: Index, at addr: VirtAddr) -> Index {
-    var upper = chunks[i.chunk][i.slot]
+    makeUnique()
+    let s = storage
+    precondition(i.chunk < s.chunkCount && i.slot < s.chunks[i.chunk].count)
+    let lower = s.chunks[i.chunk].slots + i.slot
+    var upper = lower.pointee
     upper.vmPgoff = upper.linearPageIndex(addr)
     upper.vmStart = addr
-    chunks[i.chunk][i.slot].vmEnd = addr
-    count += 1
-    return insert(upper, at: Index(chunk: i.chunk, slot: i.slot &+ 1))
+    lower.pointee.vmEnd = addr
+    s.count &+= 1
+    return s.insert(upper, at: Index(chunk: i.chunk, slot: i.slot &+ 1))
   }
 
   /// Cuts the VMA at position `i` in three at `start` and `end`, both strictly inside
@@ -254,103 +495,32 @@ public struct VMATree: Sendable, Sequence {
   ///     before   |---------------- vma -----------------|
   ///     after    |-- vma --|----- middle -----|-- vma --|
   ///                      start               end
-  @discardableResult
+  @discardableResult @inline(__always)
   mutating func split(_ i: Index, at start: VirtAddr, _ end: VirtAddr, middle: VMA) -> Index {
+    makeUnique()
+    let s = storage
     let c = i.chunk
-    var upper = chunks[c][i.slot]
+    precondition(c < s.chunkCount && i.slot < s.chunks[c].count)
+    let chunk = s.chunks + c
+    let lower = chunk.pointee.slots + i.slot
+    var upper = lower.pointee
     upper.vmPgoff = upper.linearPageIndex(end)
     upper.vmStart = end
-    count += 2
-    if chunks[c].count &+ 2 <= VMATree.chunkCapacity {
-      // Room for both new pieces: one append-and-slide.
-      let slot = i.slot &+ 1
-      chunks.withUnsafeMutableBufferPointer { chunks in
-        chunks[c].append(middle)
-        chunks[c].append(upper)
-        chunks[c].withUnsafeMutableBufferPointer { slots in
-          let lower = slots.baseAddress! + i.slot
-          let tail = slots.count &- 2 &- slot
-          if tail > 0 { (lower + 3).update(from: lower + 1, count: tail) }
-          lower.pointee.vmEnd = start
-          (lower + 1).pointee = middle
-          (lower + 2).pointee = upper
-        }
-      }
-      chunkGaps[c] = nil
-      chunkEnds[c] = chunks[c][chunks[c].count &- 1].vmEnd
-      setFinger(Index(chunk: c, slot: slot &+ 1))
-      return Index(chunk: c, slot: slot)
+    lower.pointee.vmEnd = start
+    s.count &+= 2
+    if chunk.pointee.count &+ 2 <= VMATree.chunkCapacity {
+      // Room for both new pieces: one slide of the VMAs above. The chunk's end stays:
+      // the upper piece ends where the VMA did.
+      let tail = chunk.pointee.count &- 1 &- i.slot
+      if tail > 0 { (lower + 3).moveInitialize(from: lower + 1, count: tail) }
+      (lower + 1).initialize(fieldsOf: middle)
+      (lower + 2).initialize(fieldsOf: upper)
+      chunk.pointee.count &+= 2
+      chunk.pointee.gap = VMATree.unknownGap
+      s.setFinger(Index(chunk: c, slot: i.slot &+ 2))
+      return Index(chunk: c, slot: i.slot &+ 1)
     }
-    chunks[c][i.slot].vmEnd = start
-    let at = insert(middle, at: Index(chunk: c, slot: i.slot &+ 1))
-    // Inserting the upper piece may split the chunk and move the middle one. (Two
-    // statements: `index(before: insert(…))` would copy the tree before inserting.)
-    let upperIndex = insert(upper, at: Index(chunk: at.chunk, slot: at.slot &+ 1))
-    return index(before: upperIndex)!
-  }
-
-  /// Inserts `vma` at position `i` of its chunk (the caller keeps the tree sorted and
-  /// counts it), splitting the chunk in two halves when it overflows. Returns where
-  /// `vma` ended up.
-  private mutating func insert(_ vma: VMA, at i: Index) -> Index {
-    var c = i.chunk
-    var slot = i.slot
-    if chunks[c].count == VMATree.chunkCapacity {
-      // A full chunk makes room first, so no chunk's storage ever grows or moves.
-      if slot == VMATree.chunkCapacity {
-        // At its end (mappings placed in address order, a VMA cut up from its start):
-        // the VMA starts the next chunk, leaving this one full.
-        chunks.insert(VMATree.newChunk(with: vma), at: c + 1)
-        chunkEnds.insert(vma.vmEnd, at: c + 1)
-        chunkGaps.insert(nil, at: c + 1)
-        setFinger(Index(chunk: c + 1, slot: 0))
-        return finger
-      }
-      // Elsewhere: the upper half moves to a new chunk.
-      let half = VMATree.chunkCapacity / 2
-      var upper = VMATree.newChunk()
-      upper.append(contentsOf: chunks[c][half...])
-      chunks[c].removeSubrange(half...)
-      chunks.insert(upper, at: c + 1)
-      chunkEnds.insert(upper[upper.count - 1].vmEnd, at: c + 1)
-      chunkGaps.insert(nil, at: c + 1)
-      chunkEnds[c] = chunks[c][half - 1].vmEnd
-      if slot > half {
-        c += 1
-        slot -= half
-      }
-    }
-    // Array.insert(_:at:) goes through the generic replaceSubrange; a VMA is plain
-    // data, so append and slide the tail up one slot instead.
-    chunks.withUnsafeMutableBufferPointer { chunks in
-      chunks[c].append(vma)
-      let tail = chunks[c].count &- 1 &- slot
-      if tail > 0 {
-        chunks[c].withUnsafeMutableBufferPointer { slots in
-          let at = slots.baseAddress! + slot
-          (at + 1).update(from: at, count: tail)
-          at.pointee = vma
-        }
-      }
-    }
-    chunkGaps[c] = nil
-    chunkEnds[c] = chunks[c][chunks[c].count - 1].vmEnd
-    setFinger(Index(chunk: c, slot: slot))
-    return finger
-  }
-
-  /// An empty chunk with room for `chunkCapacity` VMAs, allocated once.
-  private static func newChunk() -> [VMA] {
-    var chunk: [VMA] = []
-    chunk.reserveCapacity(chunkCapacity)
-    return chunk
-  }
-
-  /// A chunk holding just `vma`.
-  private static func newChunk(with vma: VMA) -> [VMA] {
-    var chunk = newChunk()
-    chunk.append(vma)
-    return chunk
+    return s.insert(middle, upper, after: i)
   }
 
   /// Removes and returns the VMA starting exactly at `start`, if there is one.
@@ -363,15 +533,21 @@ public struct VMATree: Sendable, Sequence {
   /// Removes and returns the VMA at `i`.
   @discardableResult
   public mutating func remove(at i: Index) -> VMA {
-    count -= 1
-    let vma = chunks[i.chunk].remove(at: i.slot)
-    chunkGaps[i.chunk] = nil
-    if chunks[i.chunk].isEmpty {
-      chunks.remove(at: i.chunk)
-      chunkEnds.remove(at: i.chunk)
-      chunkGaps.remove(at: i.chunk)
-    } else {
-      chunkEnds[i.chunk] = chunks[i.chunk][chunks[i.chunk].count - 1].vmEnd
+    makeUnique()
+    let s = storage
+    precondition(i.chunk < s.chunkCount && i.slot < s.chunks[i.chunk].count)
+    s.count &-= 1
+    let chunk = s.chunks + i.chunk
+    let at = chunk.pointee.slots + i.slot
+    let vma = at.move()
+    let tail = chunk.pointee.count &- 1 &- i.slot
+    if tail > 0 { at.moveInitialize(from: at + 1, count: tail) }
+    chunk.pointee.count &-= 1
+    chunk.pointee.gap = VMATree.unknownGap
+    if chunk.pointee.count == 0 {
+      s.removeChunk(at: i.chunk)
+    } else if tail == 0 {
+      chunk.pointee.end = chunk.pointee.slots[chunk.pointee.count &- 1].vmEnd
     }
     return vma
   }
@@ -391,11 +567,16 @@ public struct VMATree: Sendable, Sequence {
   public mutating func highestGapTop(fitting size: UInt64, low: VirtAddr, high: VirtAddr)
     -> VirtAddr?
   {
+    makeUnique()
+    let s = storage
     var top = high
-    var c = chunks.count - 1
+    var c = s.chunkCount &- 1
     scan: while c >= 0 {
-      let first = chunks[c][0]
-      let last = chunks[c][chunks[c].count - 1]
+      let chunk = s.chunks + c
+      let slots = chunk.pointee.slots
+      let n = chunk.pointee.count
+      let first = slots[0]
+      let last = slots[n &- 1]
       if first.vmStart >= top {
         c -= 1
         continue
@@ -403,15 +584,17 @@ public struct VMATree: Sendable, Sequence {
       if last.vmEnd <= low { break }
       if first.vmStart >= low && last.vmEnd <= top {
         if top - last.vmEnd >= size { return top }
-        if innerGap(c) >= size {
-          for k in stride(from: chunks[c].count - 1, to: 0, by: -1)
-          where chunks[c][k].vmStart - chunks[c][k - 1].vmEnd >= size {
-            return chunks[c][k].vmStart
+        if chunk.pointee.gap == VMATree.unknownGap { chunk.pointee.gap = chunk.pointee.largestGap() }
+        if chunk.pointee.gap >= size {
+          for k in stride(from: n - 1, to: 0, by: -1)
+          where slots[k].vmStart - slots[k - 1].vmEnd >= size {
+            return slots[k].vmStart
           }
         }
         top = first.vmStart
       } else {
-        for vma in chunks[c].reversed() where vma.vmStart < top {
+        for k in stride(from: n - 1, through: 0, by: -1) where slots[k].vmStart < top {
+          let vma = slots[k]
           if vma.vmEnd <= low { break scan }
           if top > vma.vmEnd && top - vma.vmEnd >= size { return top }
           top = Swift.min(top, vma.vmStart)
@@ -422,36 +605,68 @@ public struct VMATree: Sendable, Sequence {
     return top > low && top - low >= size ? top : nil
   }
 
-  /// Every cached chunk gap is either unknown or equal to the chunk's real largest
-  /// inner gap, and every cached chunk end is the end of the chunk's last VMA, with one
-  /// entry per chunk and no empty chunk (checked by `checkInvariants`).
+  /// Every chunk holds between one and `chunkCapacity` VMAs, which add up to `count`;
+  /// every cached chunk end is the end of the chunk's last VMA, and every cached chunk
+  /// gap is either unknown or equal to the chunk's real largest inner gap (checked by
+  /// `checkInvariants`).
   var chunkCachesAreConsistent: Bool {
-    guard chunkGaps.count == chunks.count, chunkEnds.count == chunks.count else { return false }
-    for (c, chunk) in chunks.enumerated() where chunk.last?.vmEnd != chunkEnds[c] { return false }
-    for (c, cached) in chunkGaps.enumerated() {
-      guard let cached else { continue }
-      var gap: UInt64 = 0
-      for k in chunks[c].indices.dropFirst() {
-        gap = Swift.max(gap, chunks[c][k].vmStart - chunks[c][k - 1].vmEnd)
+    let s = storage
+    var total = 0
+    for c in 0..<s.chunkCount {
+      let chunk = s.chunks[c]
+      guard chunk.count >= 1, chunk.count <= VMATree.chunkCapacity,
+        chunk.slots[chunk.count - 1].vmEnd == chunk.end
+      else { return false }
+      if chunk.gap != VMATree.unknownGap && chunk.gap != chunk.largestGap() { return false }
+      total += chunk.count
+    }
+    return total == s.count
+  }
+
+  public func makeIterator() -> Iterator { Iterator(storage: storage) }
+
+  /// The VMAs in address order.
+  public struct Iterator: IteratorProtocol {
+    let storage: Storage
+    var chunk = 0
+    var slot = 0
+
+    init(storage: Storage) { self.storage = storage }
+
+    public mutating func next() -> VMA? {
+      guard chunk < storage.chunkCount else { return nil }
+      let c = storage.chunks[chunk]
+      let vma = c.slots[slot]
+      slot &+= 1
+      if slot == c.count {
+        chunk &+= 1
+        slot = 0
       }
-      if gap != cached { return false }
+      return vma
     }
-    return true
   }
 
-  /// The cached largest gap inside chunk `c`, computed if stale.
-  private mutating func innerGap(_ c: Int) -> UInt64 {
-    if let gap = chunkGaps[c] { return gap }
-    var gap: UInt64 = 0
-    let chunk = chunks[c]
-    for k in chunk.indices.dropFirst() {
-      gap = Swift.max(gap, chunk[k].vmStart - chunk[k - 1].vmEnd)
-    }
-    chunkGaps[c] = gap
-    return gap
-  }
+  public var underestimatedCount: Int { storage.count }
+}
 
-  public func makeIterator() -> FlattenSequence<[[VMA]]>.Iterator {
-    chunks.joined().makeIterator()
+extension UnsafeMutablePointer<VMA> {
+  /// Initializes the VMA here from `vma` one field at a time. A VMA just assembled on
+  /// the stack field by field and then copied whole with 16-byte moves makes each move
+  /// wait for the narrower stores it spans (they cannot be forwarded to it);
+  /// field-sized copies can be.
+  @inline(__always)
+  func initialize(fieldsOf vma: VMA) {
+    let raw = UnsafeMutableRawPointer(self)
+    func store<T>(_ value: T, _ field: KeyPath<VMA, T>) {
+      raw.storeBytes(of: value, toByteOffset: MemoryLayout<VMA>.offset(of: field)!, as: T.self)
+    }
+    store(vma.vmStart, \.vmStart)
+    store(vma.vmEnd, \.vmEnd)
+    store(vma.vmFlags, \.vmFlags)
+    store(vma.vmPgoff, \.vmPgoff)
+    store(vma.anonVMA, \.anonVMA)
+    store(vma.shmemID, \.shmemID)
+    store(vma.uffdID, \.uffdID)
+    store(vma.chainLength, \.chainLength)
   }
 }

@@ -58,7 +58,7 @@ public final class World {
   var nextUffd: UInt32 = 1
   var nextPID: Int32 = 1
   /// The event log; index 0 is a placeholder so `EventID.none` is never a real event.
-  public internal(set) var events: [Event] = [Event(kind: .other, pid: PID(0), tag: 0)]
+  public internal(set) var events = EventLog(Event(kind: .other, pid: PID(0), tag: 0))
   /// The fork events in order; a folio's ``Folio/sharedSinceFork`` indexes it from 1.
   public internal(set) var forkEvents: [EventID] = []
   /// Work done so far.
@@ -166,7 +166,7 @@ public final class World {
   // MARK: Events
 
   /// Appends an event with the current tag and returns its id.
-  @discardableResult
+  @discardableResult @inline(__always)
   func record(_ kind: Event.Kind, _ pid: PID, other: PID? = nil) -> EventID {
     events.append(Event(kind: kind, pid: pid, tag: currentTag, otherPID: other))
     return EventID(rawValue: UInt32(events.count - 1))

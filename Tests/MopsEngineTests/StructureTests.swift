@@ -111,6 +111,87 @@ import Testing
     checkTree(tree, reference)
   }
 
+  /// A mapping cut up page by page from its start, as mprotect of every other page
+  /// does: the VMA being cut is always the last one, and each time its chunk is full
+  /// the cut pieces start a new chunk. The lower piece left behind must end its chunk.
+  @Test func cuttingTheLastVMAOfFullChunksKeepsTheChunkEnds() {
+    var tree = VMATree()
+    let pages: UInt64 = 6 * UInt64(VMATree.chunkCapacity)
+    // Two VMAs to start with, so a chunk fills up with the VMA being cut last in it.
+    tree.insert(VMA(vmStart: page(0), vmEnd: page(1), vmFlags: [.read, .mayRead], vmPgoff: 0))
+    tree.insert(VMA(vmStart: page(1), vmEnd: page(pages), vmFlags: Self.rw, vmPgoff: 1))
+    var reference = Array(tree)
+    var n: UInt64 = 2
+    while n + 1 < pages {
+      let i = tree.index(above: page(n))!
+      var middle = tree[i]
+      middle.vmStart = page(n)
+      middle.vmEnd = page(n + 1)
+      middle.vmPgoff = n
+      middle.vmFlags = [.read, .mayRead]
+      var upper = tree[i]
+      upper.vmStart = page(n + 1)
+      upper.vmPgoff = n + 1
+      if n % 4 == 2 {
+        tree.split(i, at: page(n), page(n + 1), middle: middle)
+      } else {
+        let cut = tree.split(i, at: page(n))
+        tree.split(cut, at: page(n + 1))
+        tree[tree.index(above: page(n))!] = middle
+      }
+      reference[reference.count - 1].vmEnd = page(n)
+      reference.append(middle)
+      reference.append(upper)
+      #expect(tree.chunkCachesAreConsistent, "after the cut at page \(n)")
+      n += 2
+    }
+    checkTree(tree, reference)
+    for k in stride(from: UInt64(0), to: pages, by: 3) {
+      let got = tree.index(above: page(k)).map { tree[$0].vmStart }
+      let want = expectedIndex(reference, above: page(k)).map { reference[$0].vmStart }
+      #expect(got == want, "index(above: page \(k))")
+    }
+  }
+
+  /// Copies of a tree are independent values: changing one leaves the other as it was.
+  @Test func copiesOfATreeAreIndependent() {
+    var tree = VMATree()
+    for n in stride(from: UInt64(0), to: 1200, by: 3) {
+      tree.insert(VMA(vmStart: page(n), vmEnd: page(n + 2), vmFlags: Self.rw, vmPgoff: n))
+    }
+    let before = Array(tree)
+    var copy = tree
+    copy.split(copy.index(above: page(0))!, at: page(1))
+    copy.remove(startingAt: page(300))
+    copy[copy.index(above: page(600))!].vmFlags = [.read, .mayRead]
+    copy.insert(VMA(vmStart: page(1200), vmEnd: page(1201), vmFlags: Self.rw, vmPgoff: 0))
+    #expect(tree.map(\.vmStart) == before.map(\.vmStart))
+    #expect(tree.map(\.vmEnd) == before.map(\.vmEnd))
+    #expect(tree.map(\.vmFlags) == before.map(\.vmFlags))
+    #expect(tree.count == before.count && copy.count == before.count + 1)
+    #expect(tree.chunkCachesAreConsistent && copy.chunkCachesAreConsistent)
+    var third = copy
+    _ = third.highestGapTop(fitting: pageSize, low: page(0), high: page(2000))
+    third.remove(startingAt: page(3))
+    #expect(copy.count == before.count + 1 && third.count == before.count)
+  }
+
+  /// A VMA keeps its shmem object and userfaultfd context through the plain ids it
+  /// stores them as, and stays 48 bytes long.
+  @Test func vmaIdsRoundTrip() {
+    var vma = VMA(vmStart: page(0), vmEnd: page(1), vmFlags: Self.rw, vmPgoff: 0)
+    #expect(vma.shmem == nil && vma.uffd == nil && vma.isAnonymous)
+    vma.shmem = ShmemObject.ID(rawValue: 7)
+    vma.uffd = UserfaultfdCtx.ID(rawValue: 3)
+    #expect(vma.shmem == ShmemObject.ID(rawValue: 7) && vma.uffd == UserfaultfdCtx.ID(rawValue: 3))
+    #expect(!vma.isAnonymous)
+    vma.uffd = nil
+    #expect(vma.uffd == nil && vma.shmem == ShmemObject.ID(rawValue: 7))
+    vma.anonVMAChainLength = 3
+    #expect(vma.anonVMAChainLength == 3 && vma.isForkChild)
+    #expect(MemoryLayout<VMA>.size == 48 && MemoryLayout<VMA>.stride == 48)
+  }
+
   @Test func pageTableMapMatchesADictionary() {
     var table = PageTable()
     var reference: [VirtAddr: PTE] = [:]

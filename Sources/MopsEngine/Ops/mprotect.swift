@@ -87,8 +87,9 @@ extension World {
     }
     var nstart = start
     var tmp = first.vmStart
-    var next: VMATree.Index? = firstIndex
-    while let i = next, case let vma = mm.vmas[i], vma.vmStart < end {
+    // The VMA to change next and its position (the first one is already read).
+    var next: (VMATree.Index, VMA)? = (firstIndex, first)
+    while let (i, vma) = next, vma.vmStart < end {
       guard vma.vmStart == tmp else {
         throw KernelError(
           .ENOMEM, "mprotect: hole at [\(tmp), \(vma.vmStart)); earlier VMAs keep the change")
@@ -103,7 +104,7 @@ extension World {
       tmp = covering.vmEnd
       nstart = tmp
       // A VMA starting at or past `end` ends the walk, so there is nothing to look up.
-      next = nstart < end ? mm.vmas.index(above: nstart) : nil
+      next = nstart < end ? mm.vmas.index(above: nstart).map { ($0, mm.vmas[$0]) } : nil
     }
     if tmp < end {
       throw KernelError(
@@ -129,7 +130,7 @@ extension World {
     } else if oldFlags.contains(.account) && vma.isAnonymous && vma.anonVMA == .none {
       newFlags.remove(.account)
     }
-    let covering = try vmaModify(mm, at: i, start, end) { $0.vmFlags = newFlags }
+    let covering = try vmaModify(mm, at: i, vma, start, end) { $0.vmFlags = newFlags }
     changedPTEs += changeProtection(
       mm, start, end, writable: newFlags.contains(.write), shared: newFlags.contains(.shared))
     return covering
@@ -142,6 +143,14 @@ extension World {
   private func changeProtection(
     _ mm: MM, _ start: VirtAddr, _ end: VirtAddr, writable: Bool, shared: Bool
   ) -> Int {
+    if end.rawValue &- start.rawValue == pageSize {
+      // One page (an mprotect of a single page): no walk and no list of entries.
+      guard let pte = mm.pageTable.entryIfTable(start), pte.isPage else { return 0 }
+      let makeWritable = writable && (shared || folio(pte.pfn).isAnonExclusive)
+      guard pte.isWritable != makeWritable else { return 0 }
+      mm.pageTable.set(start, pte.withWritable(makeWritable))
+      return 1
+    }
     var changed = 0
     for (addr, pte) in mm.pageTable.present(in: start, end) where pte.isPage {
       let makeWritable = writable && (shared || folio(pte.pfn).isAnonExclusive)

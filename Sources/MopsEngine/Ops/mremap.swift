@@ -245,11 +245,16 @@ extension World {
     var vma = vma
     try refuseRemapEvent(vma)
     if req.flags.contains(.fixed) {
-      try unmapRange(mm, req.newAddr, req.newAddr + req.newLen)
-      guard let current = mm.vmas.vma(containing: req.addr) else {
-        throw KernelError(.EFAULT, "mremap: no VMA contains \(req.addr) after unmapping the target")
+      let newEnd = req.newAddr + req.newLen
+      try unmapRange(mm, req.newAddr, newEnd)
+      // The unmap changes only VMAs that reach into the target: the source VMA is
+      // looked up again only if it is one of them.
+      if vma.vmEnd > req.newAddr && vma.vmStart < newEnd {
+        guard let current = mm.vmas.vma(containing: req.addr) else {
+          throw KernelError(.EFAULT, "mremap: no VMA contains \(req.addr) after unmapping the target")
+        }
+        vma = current
       }
-      vma = current
     }
     if req.isShrink {
       try doVmiMunmap(mm, req.addr + req.newLen, req.delta)
@@ -305,7 +310,11 @@ extension World {
       source.isAnonymous && source.anonVMA == .none
       ? req.newAddr.vpn : source.linearPageIndex(req.addr)
     let newVMA = insertVMA(mm, copy, copiedFrom: source)
-    let oldVMA = mm.vmas.vma(containing: req.addr)!
+    // Merging the copy changes only VMAs next to it: the source VMA is looked up again
+    // only if it is one of them.
+    let oldVMA =
+      source.vmEnd == copy.vmStart || source.vmStart == copy.vmEnd
+      ? mm.vmas.vma(containing: req.addr)! : source
     movePageTables(
       mm, old: oldVMA, new: newVMA, from: req.addr, to: req.newAddr, length: req.oldLen)
     if source.uffd != nil {
@@ -369,6 +378,21 @@ extension World {
         old += extent
         new += extent
       }
+      if extent == pageSize {
+        // One page: one lookup finds the source table and its PTE. A present PTE
+        // moves in one step, which allocates the destination table (the destination
+        // PTE is none: nothing is mapped there); without one, only the table is
+        // allocated.
+        guard let pte = mm.pageTable.entryIfTable(old) else { continue }
+        if pte.isNone {
+          mm.pageTable.allocateTable(new)
+        } else {
+          mm.pageTable.movePTE(from: old, to: new, pte)
+          changed += 2
+          flushes += 1
+        }
+        continue
+      }
       let oldKey = old.vpn >> 9
       let newKey = new.vpn >> 9
       guard mm.pageTable.hasTable(key: oldKey) else { continue }
@@ -379,23 +403,13 @@ extension World {
         continue
       }
       mm.pageTable.allocateTable(new)
-      var moved = 0
-      if extent == pageSize {
-        let pte = mm.pageTable.set(old, .none)
-        if !pte.isNone {
-          mm.pageTable.set(new, pte)
-          moved = 1
-        }
-      } else {
-        let present = mm.pageTable.present(in: old, old + extent)
-        for (addr, pte) in present {
-          mm.pageTable.set(addr, .none)
-          mm.pageTable.set(new + (addr - old), pte)
-        }
-        moved = present.count
+      let present = mm.pageTable.present(in: old, old + extent)
+      for (addr, pte) in present {
+        mm.pageTable.set(addr, .none)
+        mm.pageTable.set(new + (addr - old), pte)
       }
-      if moved > 0 {
-        changed += 2 * moved
+      if !present.isEmpty {
+        changed += 2 * present.count
         flushes += 1
       }
     }

@@ -147,17 +147,16 @@ extension World {
     guard let i = mm.vmas.index(above: start) else {
       preconditionFailure("vmaModify: [\(start), \(end)) is not inside one VMA")
     }
-    return try vmaModify(mm, at: i, start, end, change)
+    return try vmaModify(mm, at: i, mm.vmas[i], start, end, change)
   }
 
-  /// ``vmaModify(_:_:_:_:)`` of the VMA at position `i`, which the caller has just
-  /// looked up.
+  /// ``vmaModify(_:_:_:_:)`` of `vma`, the VMA at position `i`, which the caller has
+  /// just looked up.
   @discardableResult
   func vmaModify(
-    _ mm: MM, at i: VMATree.Index, _ start: VirtAddr, _ end: VirtAddr,
+    _ mm: MM, at i: VMATree.Index, _ vma: VMA, _ start: VirtAddr, _ end: VirtAddr,
     _ change: (inout VMA) -> Void
   ) throws(KernelError) -> VMA {
-    let vma = mm.vmas[i]
     guard start < end, vma.vmStart <= start, end <= vma.vmEnd else {
       preconditionFailure("vmaModify: [\(start), \(end)) is not inside one VMA")
     }

@@ -52,10 +52,14 @@ extension World {
     let lastKey = (end.vpn &- 1) >> 9
     // No VMA lies in [start, end) any more, so a VMA touching a table's 2 MiB region
     // from outside the range is the nearest one below `start` or above `end`.
-    let below = (next.map { mm.vmas.index(before: $0) } ?? mm.vmas.lastIndex).map { mm.vmas[$0].vmEnd }
     let above = next.map { mm.vmas[$0].vmStart }
+    // A range inside one table that the VMA above still reaches into (a small unmap,
+    // the head of a VMA trimmed): nothing to free, and no need to look further.
+    if firstKey == lastKey, let above, above < VirtAddr((lastKey &+ 1) << 21) { return }
+    let below = (next.map { mm.vmas.index(before: $0) } ?? mm.vmas.lastIndex).map { mm.vmas[$0].vmEnd }
+    // The neighbours are compared first: a table they still use is not looked up at
+    // all (`freeTable` leaves a missing or non-empty table alone).
     func free(_ key: UInt64) {
-      guard mm.pageTable.hasTable(key: key) else { return }
       let regionStart = VirtAddr(key << 21)
       let regionEnd = VirtAddr((key &+ 1) << 21)
       let stillUsed = below.map { $0 > regionStart } ?? false || above.map { $0 < regionEnd } ?? false
