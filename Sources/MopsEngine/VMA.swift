@@ -1,4 +1,5 @@
 import MopsABI
+import Synchronization
 
 /// A virtual memory area, `struct vm_area_struct` as the anonymous-memory code sees it.
 public struct VMA: Sendable, CustomStringConvertible {
@@ -157,7 +158,7 @@ public struct VMATree: Sendable, Sequence {
     deinit {
       for c in 0..<chunkCount {
         chunks[c].slots.deinitialize(count: chunks[c].count)
-        chunks[c].slots.deallocate()
+        VMAChunkCache.release(chunks[c].slots)
       }
       chunks.deinitialize(count: chunkCount)
       chunks.deallocate()
@@ -168,7 +169,7 @@ public struct VMATree: Sendable, Sequence {
       let copy = Storage(chunkRoom: Swift.max(chunkRoom, 4))
       for c in 0..<chunkCount {
         var chunk = chunks[c]
-        let slots = UnsafeMutablePointer<VMA>.allocate(capacity: VMATree.chunkCapacity)
+        let slots = VMAChunkCache.allocate()
         slots.initialize(from: chunk.slots, count: chunk.count)
         chunk.slots = slots
         (copy.chunks + c).initialize(to: chunk)
@@ -234,7 +235,7 @@ public struct VMATree: Sendable, Sequence {
 
     /// Opens a chunk at position `c` holding just `vma`.
     func insertChunk(at c: Int, with vma: VMA) {
-      let slots = UnsafeMutablePointer<VMA>.allocate(capacity: VMATree.chunkCapacity)
+      let slots = VMAChunkCache.allocate()
       slots.initialize(to: vma)
       insertChunk(Chunk(slots: slots, count: 1, end: vma.vmEnd, gap: VMATree.unknownGap), at: c)
     }
@@ -256,7 +257,7 @@ public struct VMATree: Sendable, Sequence {
 
     /// Frees the (empty) chunk at position `c` and closes its place in the list.
     func removeChunk(at c: Int) {
-      chunks[c].slots.deallocate()
+      VMAChunkCache.release(chunks[c].slots)
       let tail = chunkCount &- c &- 1
       (chunks + c).deinitialize(count: 1)
       if tail > 0 { (chunks + c).moveInitialize(from: chunks + c + 1, count: tail) }
@@ -282,7 +283,7 @@ public struct VMATree: Sendable, Sequence {
         }
         // Elsewhere: the upper half moves to a new chunk.
         let half = VMATree.chunkCapacity / 2
-        let slots = UnsafeMutablePointer<VMA>.allocate(capacity: VMATree.chunkCapacity)
+        let slots = VMAChunkCache.allocate()
         slots.moveInitialize(from: chunks[c].slots + half, count: VMATree.chunkCapacity &- half)
         let upper = Chunk(
           slots: slots, count: VMATree.chunkCapacity &- half, end: chunks[c].end,
@@ -668,5 +669,37 @@ extension UnsafeMutablePointer<VMA> {
     store(vma.shmemID, \.shmemID)
     store(vma.uffdID, \.uffdID)
     store(vma.chainLength, \.chainLength)
+  }
+}
+
+/// Chunk buffers of dropped VMA trees, kept for the next chunk any tree opens, as the
+/// kernel keeps freed VMAs in its `vm_area_struct` slab cache: a tree built after
+/// another went away (every script, fixture, fork child and REPL undo step builds
+/// one) reuses memory the host has already paged in instead of faulting in fresh
+/// pages. Up to ``limit`` buffers (6 MiB) are kept; beyond that they go back to malloc.
+enum VMAChunkCache {
+  static let limit = 1024
+  /// The buffers' addresses.
+  private static let buffers = Mutex<[UInt]>([])
+
+  /// How many buffers are kept now.
+  static var count: Int { buffers.withLock { $0.count } }
+
+  /// A buffer with room for `chunkCapacity` VMAs, none initialized.
+  static func allocate() -> UnsafeMutablePointer<VMA> {
+    if let address = buffers.withLock({ $0.popLast() }), let slots = UnsafeMutablePointer<VMA>(bitPattern: address) {
+      return slots
+    }
+    return .allocate(capacity: VMATree.chunkCapacity)
+  }
+
+  /// Takes back a buffer from ``allocate()`` whose VMAs are deinitialized.
+  static func release(_ slots: UnsafeMutablePointer<VMA>) {
+    let kept = buffers.withLock { list in
+      guard list.count < limit else { return false }
+      list.append(UInt(bitPattern: slots))
+      return true
+    }
+    if !kept { slots.deallocate() }
   }
 }

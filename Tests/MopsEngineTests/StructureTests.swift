@@ -289,4 +289,25 @@ import Testing
     #expect(MremapFlags.all == [.maymove, .fixed, .dontunmap])
     #expect(UffdFeatures.events == [.eventFork, .eventRemap, .eventRemove, .eventUnmap])
   }
+
+  /// A dropped tree's chunk buffers are kept for the next trees, up to the cache's
+  /// limit, and the trees built from them hold their own VMAs.
+  @Test func droppedTreesLeaveTheirChunksForTheNextOnes() {
+    func tree(_ n: Int) -> VMATree {
+      var t = VMATree()
+      for k in 0..<n {
+        t.insert(VMA(vmStart: Arena.start + pages(UInt64(2 * k)), vmEnd: Arena.start + pages(UInt64(2 * k + 1)), vmFlags: [.read], vmPgoff: 0))
+      }
+      return t
+    }
+    do {
+      let big = tree(VMATree.chunkCapacity * (VMAChunkCache.limit + 8))
+      #expect(big.count == VMATree.chunkCapacity * (VMAChunkCache.limit + 8))
+    }
+    #expect(VMAChunkCache.count <= VMAChunkCache.limit)
+    let a = tree(1000)
+    let b = tree(1000)
+    #expect(a.count == 1000 && b.count == 1000)
+    #expect(zip(a, b).allSatisfy { $0.vmStart == $1.vmStart } && Array(a).count == 1000)
+  }
 }
