@@ -34,6 +34,26 @@ public struct FolioArray: RandomAccessCollection, MutableCollection, Sendable {
     var mapcount: Int32 { Int32(truncatingIfNeeded: word) }
     var flags: Folio.Flags { Folio.Flags(rawValue: UInt8(truncatingIfNeeded: word >> Hot.flagsShift)) }
     var sharedSinceFork: UInt32 { UInt32(truncatingIfNeeded: word >> Hot.forkShift) }
+
+    /// One mapping fewer (the mapcount, in the low bits, is at least 1).
+    @inline(__always)
+    mutating func removeMapping() { word &-= 1 }
+
+    /// What fork does to the word of each folio it shares, in one read-modify-write:
+    /// mapcount + 1, PageAnonExclusive cleared, the fork with ordinal `ordinal`
+    /// recorded as the one that shared it.
+    struct ForkShare {
+      let keep: UInt64
+      let stamp: UInt64
+
+      init(ordinal: UInt32) {
+        stamp = UInt64(ordinal) << Hot.forkShift
+        keep = (1 << Hot.forkShift - 1) & ~(UInt64(Folio.Flags.anonExclusive.rawValue) << Hot.flagsShift)
+      }
+
+      @inline(__always)
+      func callAsFunction(_ word: UInt64) -> UInt64 { (word &+ 1) & keep | stamp }
+    }
   }
 
   /// Everything else.

@@ -43,11 +43,18 @@ public struct PageTable: Sendable {
     /// The placeholder in an empty bucket: no entries, no storage.
     fileprivate init(placeholder: Void) { stored = [] }
 
+    /// ANDed into a stored entry to read it: clears the write bit while
+    /// ``writeProtected``.
+    @inline(__always)
+    var readMask: UInt64 { ~(writeProtected ? PTE.writeBit : 0) }
+
     /// The entry in `slot`.
     @inline(__always)
-    public subscript(slot: Int) -> PTE {
-      PTE(raw: stored[slot].raw & ~(writeProtected ? PTE.writeBit : 0))
-    }
+    public subscript(slot: Int) -> PTE { PTE(raw: stored[slot].raw & readMask) }
+
+    /// The stored entry the run has in `slot`.
+    @inline(__always)
+    private func runEntry(_ slot: Int) -> UInt64 { runBase &+ UInt64(truncatingIfNeeded: slot) << PTE.pfnShift }
 
     /// The 512 entries in slot order.
     public var entries: [PTE] { writeProtected ? stored.map { $0.withWritable(false) } : stored }
@@ -76,7 +83,7 @@ public struct PageTable: Sendable {
       // The entry stays in the run only if it is the run's entry there; a slot-0
       // entry that is not starts a new run.
       let s = Int32(truncatingIfNeeded: slot)
-      if s < runLength && pte.raw != runBase &+ UInt64(truncatingIfNeeded: slot) << PTE.pfnShift {
+      if s < runLength && pte.raw != runEntry(slot) {
         runLength = s
       }
       if s == 0 && runLength == 0 && pte.isPage {
@@ -103,7 +110,7 @@ public struct PageTable: Sendable {
       // A none entry lies outside the run, so only the run's next slot (or a new run
       // at slot 0) can take it.
       let s = Int32(truncatingIfNeeded: slot)
-      if s == runLength && pte.raw == runBase &+ UInt64(truncatingIfNeeded: slot) << PTE.pfnShift {
+      if s == runLength && pte.raw == runEntry(slot) {
         runLength &+= 1
       } else if s == 0 && pte.isPage {
         runBase = pte.raw
@@ -151,7 +158,7 @@ public struct PageTable: Sendable {
       guard let first = stored.first, first.isPage else { return }
       runBase = first.raw
       var n = 1
-      while n < stored.count && stored[n].raw == runBase &+ UInt64(n) << PTE.pfnShift { n += 1 }
+      while n < stored.count && stored[n].raw == runEntry(n) { n += 1 }
       runLength = Int32(n)
     }
 
@@ -159,7 +166,7 @@ public struct PageTable: Sendable {
     var runIsConsistent: Bool {
       guard runLength > 0 else { return true }
       guard PTE(raw: runBase).isPage, Int(runLength) <= stored.count else { return false }
-      return (0..<Int(runLength)).allSatisfy { stored[$0].raw == runBase &+ UInt64($0) << PTE.pfnShift }
+      return (0..<Int(runLength)).allSatisfy { stored[$0].raw == runEntry($0) }
     }
   }
 
@@ -461,7 +468,7 @@ public struct PageTable: Sendable {
       let lo = max(start.vpn, base) - base
       let hi = min(end.vpn, base + 512) - base
       let table = buckets[b].table
-      let mask = ~(table.writeProtected ? PTE.writeBit : 0)
+      let mask = table.readMask
       table.stored.withUnsafeBufferPointer { entries in
         for slot in Int(lo)..<Int(hi) {
           let pte = PTE(raw: entries[slot].raw & mask)

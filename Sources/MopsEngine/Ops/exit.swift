@@ -57,7 +57,7 @@ extension World {
       let s = slot(first)
       for k in 0..<count {
         let hot = f.hot(s + k)
-        hot.pointee.word &-= 1
+        hot.pointee.removeMapping()
         if hot.pointee.mapcount == 0 { unmapped.append(PFN(first.rawValue + UInt64(k))) }
       }
     }

@@ -71,10 +71,7 @@ extension World {
     var keys: [UInt64] = []
     parent.pageTable.forEachTable(from: firstKey, through: lastKey) { key, _ in keys.append(key) }
     let maybePinnedCopies = parent.hasPinned
-    // Per shared page, one read-modify-write of the folio's hot word: mapcount + 1,
-    // PageAnonExclusive cleared, this fork recorded.
-    let stamp = UInt64(ordinal) << FolioArray.Hot.forkShift
-    let keep = (1 << FolioArray.Hot.forkShift - 1) & ~(UInt64(Folio.Flags.anonExclusive.rawValue) << FolioArray.Hot.flagsShift)
+    let share = FolioArray.Hot.ForkShare(ordinal: ordinal)
     var pinned: [VirtAddr] = []
     for key in keys {
       let base = key << 9
@@ -92,7 +89,7 @@ extension World {
           if t.runIsWritable { writeProtected = run.count }
           t.writeProtectAll()
           folios.withUnsafeMutableAccess { f in
-            f.updateHot(from: slot(run.first), count: run.count) { ($0 &+ 1) & keep | stamp }
+            f.updateHot(from: slot(run.first), count: run.count) { share($0) }
           }
           copied = run.count
           return t
@@ -114,7 +111,7 @@ extension World {
                 continue
               }
               copied &+= 1
-              folio.pointee.word = (folio.pointee.word &+ 1) & keep | stamp
+              folio.pointee.word = share(folio.pointee.word)
               if pte.isWritable {
                 e[i] = pte.withWritable(false)
                 writeProtected &+= 1

@@ -143,14 +143,6 @@ extension World {
   private func changeProtection(
     _ mm: MM, _ start: VirtAddr, _ end: VirtAddr, writable: Bool, shared: Bool
   ) -> Int {
-    if end.rawValue &- start.rawValue == pageSize {
-      // One page (an mprotect of a single page): no walk and no list of entries.
-      guard let pte = mm.pageTable.entryIfTable(start), pte.isPage else { return 0 }
-      let makeWritable = writable && (shared || folio(pte.pfn).isAnonExclusive)
-      guard pte.isWritable != makeWritable else { return 0 }
-      mm.pageTable.set(start, pte.withWritable(makeWritable))
-      return 1
-    }
     var changed = 0
     for (addr, pte) in mm.pageTable.present(in: start, end) where pte.isPage {
       let makeWritable = writable && (shared || folio(pte.pfn).isAnonExclusive)

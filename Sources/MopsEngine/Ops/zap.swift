@@ -10,18 +10,17 @@ extension World {
   /// flush range is counted when anything was cleared.
   @discardableResult
   func zapPTERange(_ mm: MM, _ start: VirtAddr, _ end: VirtAddr) -> Int {
+    let cleared: Int
     if end.rawValue &- start.rawValue == pageSize {
       // One page (mremap's and munmap's common case): no walk, and no closure, whose
       // capture of the world costs a retain and a release.
       let pte = mm.pageTable.set(start, .none)
-      guard !pte.isNone else { return 0 }
       if pte.isPage { dropMapping(pte.pfn) }
-      cost.ptesChanged += 1
-      cost.tlbFlushRanges += 1
-      return 1
-    }
-    let cleared = mm.pageTable.clear(in: start, end) { _, pte in
-      if pte.isPage { dropMapping(pte.pfn) }
+      cleared = pte.isNone ? 0 : 1
+    } else {
+      cleared = mm.pageTable.clear(in: start, end) { _, pte in
+        if pte.isPage { dropMapping(pte.pfn) }
+      }
     }
     if cleared > 0 {
       cost.ptesChanged += cleared
